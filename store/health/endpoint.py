@@ -29,6 +29,7 @@ state stays ``up`` and ``error`` says what was wrong with the metrics.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -250,12 +251,17 @@ class VllmEndpoint:
 
 
 def _connect_error(exc: httpx.ConnectError) -> str:
+    # httpx/anyio say "All connection attempts failed"; the cause says why.
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve host: {cause}"
+        cause = cause.__cause__ or cause.__context__
     text = str(exc)
-    lowered = text.lower()
-    if "refused" in lowered:
+    if "refused" in text.lower():
         return "connection refused"
-    if "name or service" in lowered or "nodename" in lowered or "getaddrinfo" in lowered:
-        return f"cannot resolve host: {text}"
     return f"connect error: {text}" if text else "connect error"
 
 

@@ -51,6 +51,11 @@ MODELS_JSON = (
 )
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a handler still sleeping must not hold up close()
+    request_queue_size = 128  # the default backlog of 5 drops bursts of connects (1 s SYN retry)
+
+
 class StubVllm:
     """A fake vLLM HTTP server. Per path: ``responses[path] = (status, body)`` and
     ``delays[path] = seconds``. Thread-safe enough for tests (whole-value swaps)."""
@@ -85,8 +90,7 @@ class StubVllm:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 

@@ -456,3 +456,12 @@ def _window_latency(prev: Histogram | None, cur: Histogram) -> tuple[LatencySumm
 
 def _minus(after: float | None, before: float | None) -> float | None:
     return None if after is None or before is None else after - before
+
+
+def __getattr__(name: str):
+    # The scraper lives in endpoint.py (it imports this module); offer it here too.
+    if name in ("VllmEndpoint", "EndpointScrape", "EndpointState", "ModelInfo"):
+        from store.health import endpoint
+
+        return getattr(endpoint, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

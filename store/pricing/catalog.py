@@ -204,8 +204,9 @@ class Catalog:
             path = self._path or bundled_cost_map_path()
             self._entries = orjson.loads(path.read_bytes())
         entries = self._entries
-        families = {e["litellm_provider"] for e in entries.values() if isinstance(e, Mapping) and e.get("litellm_provider")}
-        self._families = frozenset(families)
+        self._families = frozenset(
+            e["litellm_provider"] for e in entries.values() if isinstance(e, Mapping) and e.get("litellm_provider")
+        )
         self._route_prefixes = frozenset(k.split("/", 1)[0] for k in entries if "/" in k) & (
             self._families | {"vertex_ai", "bedrock", "azure", "gemini", "openai", "anthropic"}
         )

@@ -19,7 +19,7 @@ from typing import Any
 from store.pricing.catalog import Catalog, ModelPrice
 from store.pricing.gpu_time import GpuEndpoint
 from store.pricing.pricer import Pricer
-from store.pricing.validation import as_mapping, fail, get_list, reject_unknown_keys
+from store.pricing.validation import as_mapping, fail, fields_of, get_list
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,7 @@ class PricingConfig:
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "pricing") -> PricingConfig:
-        data = as_mapping(data or {}, path)
-        reject_unknown_keys(data, ("overrides", "gpu_endpoints"), path)
+        data = fields_of(cls, data or {}, path)
         raw_overrides = as_mapping(data.get("overrides") or {}, f"{path}.overrides")
         overrides = {}
         for name, price in raw_overrides.items():

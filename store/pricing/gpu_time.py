@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
-from store.pricing.validation import as_mapping, fail, get_number, get_str, reject_unknown_keys
+from store.pricing.validation import fail, fields_of, get_number, get_str
 
 _US = 1_000_000
 
@@ -76,8 +76,7 @@ class GpuEndpoint:
     def from_dict(cls, data: Any, path: str) -> GpuEndpoint:
         """``{"name": "llama-box", "usd_per_gpu_hour": 2.5, "gpu_count": 4,
         "server": "10.0.0.5:8000", "model": "my-llama-*"}``"""
-        data = as_mapping(data, path)
-        reject_unknown_keys(data, ("name", "usd_per_gpu_hour", "gpu_count", "server", "model"), path)
+        data = fields_of(cls, data, path)
         gpu_count = get_number(data, "gpu_count", path, 1, minimum=1)
         if not isinstance(gpu_count, int):
             fail(f"{path}.gpu_count", f"expected a whole number, got {gpu_count!r}")
@@ -149,10 +148,8 @@ def allocate_gpu_cost(
         return GpuAllocation(empty, _empty_idle())
 
     start_lit, end_lit = pl.lit(start).dt.cast_time_unit("us"), pl.lit(end).dt.cast_time_unit("us")
-    covered_us = (
-        pl.min_horizontal(pl.col("bucket_start") + pl.duration(microseconds=bucket_us), end_lit)
-        - pl.max_horizontal(pl.col("bucket_start"), start_lit)
-    ).dt.total_microseconds()
+    bucket_end = pl.min_horizontal(pl.col("bucket_start") + pl.duration(microseconds=bucket_us), end_lit)
+    covered_us = (bucket_end - pl.max_horizontal(pl.col("bucket_start"), start_lit)).dt.total_microseconds()
 
     group = ["_endpoint", "bucket_start"]
     in_window = (pl.col("_time") >= start_lit) & (pl.col("_time") < end_lit) & pl.col("_usd_per_us").is_not_null()
@@ -174,7 +171,7 @@ def allocate_gpu_cost(
         .select(
             pl.col("_endpoint").alias("endpoint"),
             "bucket_start",
-            pl.min_horizontal(pl.col("bucket_start") + pl.duration(microseconds=bucket_us), end_lit).alias("bucket_end"),
+            bucket_end.alias("bucket_end"),
             "cost_usd",
         )
         .filter(pl.col("cost_usd") > 0)

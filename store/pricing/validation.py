@@ -6,6 +6,7 @@ what was expected, because the person reading it is editing a YAML file.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
@@ -25,6 +26,13 @@ def fail(path: str, message: str) -> NoReturn:
 def as_mapping(data: Any, path: str) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
         fail(path, f"expected a mapping, got {type(data).__name__}")
+    return data
+
+
+def fields_of(cls: type, data: Any, path: str) -> Mapping[str, Any]:
+    """``data`` as a mapping whose keys are all init fields of the dataclass ``cls``."""
+    data = as_mapping(data, path)
+    reject_unknown_keys(data, [f.name for f in dataclasses.fields(cls) if f.init], path)
     return data
 
 

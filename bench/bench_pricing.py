@@ -12,7 +12,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere without installing
 
 from store.pricing.catalog import Catalog, ModelPrice  # noqa: E402
+from store.pricing.gpu_time import GpuEndpoint  # noqa: E402
 from store.pricing.pricer import Pricer, TokenUsage  # noqa: E402
+from store.pricing.reprice import reprice_spans  # noqa: E402
 
 CASES = [
     ("gpt-4o", "openai", TokenUsage(1200, 300, cache_read_tokens=1024), None),
@@ -49,6 +51,30 @@ def main() -> None:
     print(f"TokenUsage(...) construction: {seconds / number * 1e6:.2f} µs")
     seconds = min(timeit.repeat(lambda: pricer.price("gpt-4o", "openai", usage), number=number, repeat=5))
     print(f"=> {1 / (seconds / number):,.0f} priced spans per second on one core")
+    bench_reprice(catalog)
+
+
+def bench_reprice(catalog: Catalog, rows: int = 200_000) -> None:
+    import polars as pl
+
+    models = ["gpt-4o", "claude-sonnet-4-20250514", "o3-mini", "my-llama-70b", "unknown-model"]
+    start = pl.datetime(2025, 3, 1, time_zone="UTC")
+    frame = pl.DataFrame({"i": range(rows)}).select(
+        pl.lit("llm").alias("kind"),
+        pl.col("i").map_elements(lambda i: models[i % len(models)], return_dtype=pl.String).alias("model"),
+        pl.lit("openai").alias("provider"),
+        pl.when(pl.col("i") % 5 == 3).then(pl.lit("10.0.0.5:8000")).alias("server_address"),
+        (start + pl.duration(seconds=pl.col("i"))).dt.cast_time_unit("us").alias("start_time"),
+        (pl.col("i") % 3000).alias("input_tokens"),
+        (pl.col("i") % 700).alias("output_tokens"),
+        (pl.col("i") % 1000).alias("cache_read_tokens"),
+    )
+    pricer = Pricer(gpu_endpoints=[GpuEndpoint("box", 2.5, 4, server="10.0.0.5:8000")], catalog=catalog)
+    started = time.perf_counter()
+    result = reprice_spans(frame, pricer)
+    seconds = time.perf_counter() - started
+    print(f"reprice_spans: {rows:,} spans in {seconds:.2f} s ({rows / seconds:,.0f} spans/s), "
+          f"{result.get_column('cost_usd').is_not_null().sum():,} priced")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,210 @@
+"""Traces: the paged list, one trace with all its spans, and text search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from store.query.filters import TraceFilter, text_predicate, trace_predicates
+from store.query.reader import StoreReader, TimeRange
+from store.segments.manifest import Segment
+
+DAY_US = 86_400_000_000
+REPEATED_TOOL_CALLS = 3  # identical (tool, args) calls in one trace that count as a loop
+
+# The per-trace aggregate over trace parts; every list query selects from it.
+_TRACE_AGG = """
+    trace_id,
+    min(start_time) AS start_time,
+    max(end_time) AS end_time,
+    any_value(root_name) AS root_name,
+    any_value(root_span_id) AS root_span_id,
+    coalesce(any_value(service) FILTER (WHERE root_name IS NOT NULL), any_value(service)) AS service,
+    list_sort(list_distinct(flatten(list(services)))) AS services,
+    list_sort(list_distinct(flatten(list(models)))) AS models,
+    sum(span_count)::BIGINT AS span_count,
+    sum(llm_calls)::BIGINT AS llm_calls,
+    sum(tool_calls)::BIGINT AS tool_calls,
+    sum(error_count)::BIGINT AS error_count,
+    sum(input_tokens)::BIGINT AS input_tokens,
+    sum(output_tokens)::BIGINT AS output_tokens,
+    sum(total_tokens)::BIGINT AS total_tokens,
+    sum(cost_usd) AS cost_usd,
+    sum(unpriced_llm_calls)::BIGINT AS unpriced_llm_calls,
+    any_value(session_id) AS session_id,
+    any_value(user_id) AS user_id,
+    list_sort(list_distinct(flatten(list(tags)))) AS tags,
+    list_sort(list_distinct(flatten(list(prompt_ids)))) AS prompt_ids,
+    (len(flatten(list(tool_signatures))) - len(list_distinct(flatten(list(tool_signatures)))))::BIGINT
+        AS repeated_tool_calls
+"""
+
+LIST_COLUMNS = ("trace_id", "start_time", "end_time", "latency_ms", "root_name", "root_span_id", "service",
+                "services", "models", "span_count", "llm_calls", "tool_calls", "error_count", "input_tokens",
+                "output_tokens", "total_tokens", "cost_usd", "unpriced_llm_calls", "session_id", "user_id",
+                "tags", "prompt_ids", "repeated_tool_calls", "runaway")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Keyset paging: the last row seen (newest first)."""
+
+    start_us: int
+    trace_id: str
+
+
+@dataclass
+class TracePage:
+    rows: pl.DataFrame
+    next_cursor: Cursor | None
+    scanned_days: int
+
+
+def _days_desc(segments: list[Segment], tr: TimeRange) -> list[tuple[str, list[Segment]]]:
+    by_day: dict[str, list[Segment]] = {}
+    for s in segments:
+        if s.table == "trace_parts" and tr.overlaps(s.min_us, s.max_us):
+            by_day.setdefault(s.day, []).append(s)
+    return sorted(by_day.items(), reverse=True)
+
+
+class TraceQueries:
+    def __init__(self, reader: StoreReader, runaway_llm_calls: int = 25):
+        self.r = reader
+        self.runaway_llm_calls = runaway_llm_calls
+
+    def _runaway_sql(self) -> str:
+        return f"(llm_calls > {int(self.runaway_llm_calls)} OR repeated_tool_calls >= {REPEATED_TOOL_CALLS})"
+
+    def _list_sql(self, parts_files: list[str], f: TraceFilter, limit: int, cursor: Cursor | None,
+                  text_files: list[str] | None) -> tuple[str, list[Any]]:
+        tr = f.time_range
+        where, params = ["TRUE"], []
+        if tr.since_us is not None:
+            where.append("start_time >= make_timestamp(?)")
+            params.append(tr.since_us)
+        if tr.until_us is not None:
+            where.append("start_time < make_timestamp(?)")
+            params.append(tr.until_us)
+        if f.text:
+            pred, p = text_predicate(f.text)
+            span_where = [pred]
+            if tr.since_us is not None:
+                span_where.append("start_time >= make_timestamp(?)")
+                p.append(tr.since_us)
+            if tr.until_us is not None:
+                span_where.append("start_time < make_timestamp(?)")
+                p.append(tr.until_us)
+            where.append(f"trace_id IN (SELECT trace_id FROM {self.r.scan('spans', files=text_files)} "
+                         f"WHERE {' AND '.join(span_where)})")
+            params.extend(p)
+        having, hp = trace_predicates(f, self.runaway_llm_calls)
+        if cursor is not None:
+            having.append("(start_time < make_timestamp(?) OR (start_time = make_timestamp(?) AND trace_id < ?))")
+            hp.extend([cursor.start_us, cursor.start_us, cursor.trace_id])
+        sql = f"""
+            WITH t AS (
+                SELECT {_TRACE_AGG}
+                FROM {self.r.scan('trace_parts', files=parts_files)}
+                WHERE {' AND '.join(where)}
+                GROUP BY trace_id
+            )
+            SELECT *, (epoch_us(end_time) - epoch_us(start_time)) / 1000.0 AS latency_ms,
+                   {self._runaway_sql()} AS runaway
+            FROM t
+            WHERE {' AND '.join(having) or 'TRUE'}
+            ORDER BY start_time DESC, trace_id DESC
+            LIMIT {int(limit)}
+        """
+        return sql, params + hp
+
+    def list(self, f: TraceFilter | None = None, limit: int = 100, cursor: Cursor | None = None) -> TracePage:
+        """Newest first. Reads one day partition at a time, newest day first, and stops
+        as soon as the page is full, so the first page never touches old data."""
+        f = f or TraceFilter()
+        m = self.r.manifest()
+        tr = f.time_range
+        if cursor is not None:
+            tr = TimeRange(tr.since_us, min(tr.until_us or 2**62, cursor.start_us + 1))
+        frames: list[pl.DataFrame] = []
+        need, scanned = limit, 0
+        for day, segs in _days_desc(m.segments, tr):
+            parts_files = [str(self.r.root / s.path) for s in segs]
+            text_files = None
+            if f.text:
+                lo, hi = min(s.min_us for s in segs), max(s.max_us for s in segs)
+                text_files = self.r.files("spans", TimeRange(lo, hi + 1), m)
+            sql, params = self._list_sql(parts_files, f, need, cursor, text_files)
+            df = self.r.query(sql, params)
+            scanned += 1
+            if df.height:
+                frames.append(df)
+                need -= df.height
+            if need <= 0:
+                break
+        rows = pl.concat(frames, how="vertical_relaxed") if frames else self._empty()
+        rows = rows.unique("trace_id", keep="first", maintain_order=True).select(LIST_COLUMNS)
+        nxt = None
+        if rows.height >= limit:
+            last = rows.row(rows.height - 1, named=True)
+            nxt = Cursor(_us(last["start_time"]), last["trace_id"])
+        return TracePage(rows, nxt, scanned)
+
+    def _empty(self) -> pl.DataFrame:
+        sql, params = self._list_sql([], TraceFilter(), 0, None, None)
+        return self.r.query(sql, params)
+
+    def summary(self, trace_id: str) -> dict[str, Any] | None:
+        sql = f"""
+            WITH t AS (SELECT {_TRACE_AGG} FROM {self.r.scan('trace_parts')} WHERE trace_id = ? GROUP BY trace_id)
+            SELECT *, (epoch_us(end_time) - epoch_us(start_time)) / 1000.0 AS latency_ms,
+                   {self._runaway_sql()} AS runaway FROM t
+        """
+        df = self.r.query(sql, [trace_id])
+        return df.row(0, named=True) if df.height else None
+
+    def spans(self, trace_id: str, start_us: int | None = None, end_us: int | None = None) -> pl.DataFrame:
+        """Every span of one trace, in start order. With the trace's time range (from
+        the list row) only the segments of that time are read."""
+        if start_us is None or end_us is None:
+            s = self.summary(trace_id)
+            if s is None:
+                return self.r.query(f"SELECT * FROM {self.r.scan('spans', files=[])} LIMIT 0")
+            start_us, end_us = _us(s["start_time"]), _us(s["end_time"])
+        # spans can start a little before or after what the trace's parts say (clock skew)
+        tr = TimeRange(start_us - 60_000_000, end_us + 60_000_000)
+        sql = (f"SELECT * FROM {self.r.scan('spans', tr)} WHERE trace_id = ? "
+               f"AND start_time >= make_timestamp(?) AND start_time < make_timestamp(?) "
+               f"ORDER BY start_time, span_id")
+        return self.r.query(sql, [trace_id, tr.since_us, tr.until_us])
+
+    def search_spans(self, text: str, tr: TimeRange, limit: int = 100) -> pl.DataFrame:
+        words = [w for w in text.split() if w]
+        pred, params = text_predicate(words or [text])
+        where = [pred]
+        if tr.since_us is not None:
+            where.append("start_time >= make_timestamp(?)")
+            params.append(tr.since_us)
+        sql = (f"SELECT trace_id, span_id, name, kind, start_time, model FROM {self.r.scan('spans', tr)} "
+               f"WHERE {' AND '.join(where)} ORDER BY start_time DESC LIMIT {int(limit)}")
+        return self.r.query(sql, params)
+
+    def session_neighbours(self, session_id: str, start_us: int) -> tuple[str | None, str | None]:
+        """The previous and next trace of the same session, by start time."""
+        sql = f"""
+            WITH t AS (SELECT trace_id, min(start_time) AS start_time FROM {self.r.scan('trace_parts')}
+                       WHERE session_id = ? GROUP BY trace_id)
+            SELECT
+              (SELECT trace_id FROM t WHERE start_time < make_timestamp(?) ORDER BY start_time DESC LIMIT 1),
+              (SELECT trace_id FROM t WHERE start_time > make_timestamp(?) ORDER BY start_time LIMIT 1)
+        """
+        df = self.r.query(sql, [session_id, start_us, start_us])
+        return (df.item(0, 0), df.item(0, 1)) if df.height else (None, None)
+
+
+def _us(v: Any) -> int:
+    if isinstance(v, int):
+        return v
+    return int(v.timestamp() * 1_000_000)

@@ -1,0 +1,86 @@
+"""Compaction and retention: fewer, larger, time-sorted segments; old days dropped whole.
+
+Size-tiered per (table, day): when a partition holds ``fan_in`` segments of one
+level, they are merged into one segment of the next level. Trace parts are also
+folded so that each trace is one row per merged segment.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from store.schema import TIME_COLUMN
+from store.segments import manifest as mf
+from store.segments import trace_parts
+from store.segments.writer import SegmentWriter
+
+MAX_LEVEL = 3
+
+
+@dataclass
+class CompactionPolicy:
+    fan_in: int = 8  # segments of one level merged at once
+    max_rows: int = 4_000_000  # segments at least this big are left alone
+
+
+def _read(writer: SegmentWriter, segs: list[mf.Segment]) -> pa.Table:
+    tables = [pq.read_table(writer.root / s.path) for s in segs]
+    return pa.concat_tables(tables, promote_options="default")
+
+
+def plan(writer: SegmentWriter, policy: CompactionPolicy) -> list[list[mf.Segment]]:
+    groups: list[list[mf.Segment]] = []
+    by_key: dict[tuple[str, str, int], list[mf.Segment]] = {}
+    for s in writer.manifest.segments:
+        if s.rows < policy.max_rows and s.level < MAX_LEVEL:
+            by_key.setdefault((s.table, s.day, s.level), []).append(s)
+    for (_, _, _), segs in sorted(by_key.items()):
+        if len(segs) >= policy.fan_in:
+            segs.sort(key=lambda s: s.path)
+            groups.append(segs[: policy.fan_in * 4])  # bounded work per step
+    return groups
+
+
+def compact_once(writer: SegmentWriter, policy: CompactionPolicy | None = None) -> int:
+    """Run every merge the policy asks for now; returns how many segments were merged away."""
+    policy = policy or CompactionPolicy()
+    merged = 0
+    for segs in plan(writer, policy):
+        table, day = segs[0].table, segs[0].day
+        rows = _read(writer, segs)
+        if table == "trace_parts":
+            rows = trace_parts.merge(rows)
+        else:
+            rows = rows.sort_by(TIME_COLUMN[table])
+        level = min(MAX_LEVEL, max(s.level for s in segs) + 1)
+        writer.replace(segs, [(table, day, rows, level)])
+        merged += len(segs)
+    return merged
+
+
+def drop_older_than(writer: SegmentWriter, days: int, now: datetime | None = None) -> list[str]:
+    """Retention: whole day partitions older than ``days`` leave the manifest."""
+    now = now or datetime.now(timezone.utc)
+    cutoff = (now - timedelta(days=days)).date().isoformat()
+    old = [s for s in writer.manifest.segments if s.day < cutoff]
+    if not old:
+        return []
+    writer.replace(old, [])
+    return sorted({s.day for s in old})
+
+
+def full_compaction(writer: SegmentWriter, policy: CompactionPolicy | None = None,
+                    time_budget_s: float = 1e9) -> int:
+    """Compact until nothing is left to do (or the budget runs out)."""
+    t0, total = time.monotonic(), 0
+    while time.monotonic() - t0 < time_budget_s:
+        n = compact_once(writer, policy)
+        if not n:
+            break
+        total += n
+    return total

@@ -1,0 +1,85 @@
+"""Trace summaries derived from spans: one row per trace per flush, merged by compaction.
+
+The traces list reads these instead of grouping millions of spans.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pyarrow as pa
+
+from store.schema import TRACE_PARTS
+
+_FIRST_NON_NULL = ("session_id", "user_id")
+
+
+def _part_exprs() -> list[pl.Expr]:
+    is_root = pl.col("parent_id").is_null()
+    return [
+        pl.col("start_time").min(),
+        pl.col("end_time").max(),
+        pl.col("name").filter(is_root).first().alias("root_name"),
+        pl.col("span_id").filter(is_root).first().alias("root_span_id"),
+        pl.coalesce(pl.col("service").filter(is_root).first(), pl.col("service").first()).alias("service"),
+        pl.col("service").unique().sort().alias("services"),
+        pl.col("model").drop_nulls().unique().sort().alias("models"),
+        pl.len().cast(pl.Int64).alias("span_count"),
+        (pl.col("kind") == "llm").sum().cast(pl.Int64).alias("llm_calls"),
+        (pl.col("kind") == "tool").sum().cast(pl.Int64).alias("tool_calls"),
+        (pl.col("status") == "error").sum().cast(pl.Int64).alias("error_count"),
+        pl.col("input_tokens").sum().alias("input_tokens"),
+        pl.col("output_tokens").sum().alias("output_tokens"),
+        pl.coalesce(pl.col("total_tokens"), pl.col("input_tokens") + pl.col("output_tokens")).sum()
+        .alias("total_tokens"),
+        pl.col("cost_usd").sum().alias("cost_usd"),
+        (pl.col("cost_source") == "unknown").sum().cast(pl.Int64).alias("unpriced_llm_calls"),
+        *[pl.col(c).drop_nulls().first().alias(c) for c in _FIRST_NON_NULL],
+        pl.col("tags").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort().alias("tags"),
+        pl.col("prompt_id").drop_nulls().unique().sort().alias("prompt_ids"),
+        pl.col("tool_sig").drop_nulls().alias("tool_signatures"),
+    ]
+
+
+def from_spans(spans: pa.Table) -> pa.Table:
+    df = pl.from_arrow(spans)
+    assert isinstance(df, pl.DataFrame)
+    is_tool = pl.col("kind") == "tool"
+    df = df.with_columns(
+        pl.when(is_tool)
+        .then(pl.concat_str([pl.col("name"), pl.col("input_value").fill_null("")], separator="\x00")
+              .hash(seed=0x5EED).cast(pl.Int64, wrap_numerical=True))
+        .otherwise(None)
+        .alias("tool_sig")
+    )
+    out = df.group_by("trace_id").agg(_part_exprs())
+    return _conform(out)
+
+
+def merge(parts: pa.Table) -> pa.Table:
+    """Fold several parts of each trace into one row (compaction)."""
+    df = pl.from_arrow(parts)
+    assert isinstance(df, pl.DataFrame)
+    out = df.group_by("trace_id").agg(
+        pl.col("start_time").min(),
+        pl.col("end_time").max(),
+        pl.col("root_name").drop_nulls().first(),
+        pl.col("root_span_id").drop_nulls().first(),
+        # the root's service wins once the root has arrived
+        pl.coalesce(pl.col("service").filter(pl.col("root_name").is_not_null()).first(),
+                    pl.col("service").first()).alias("service"),
+        pl.col("services").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+        pl.col("models").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort(),
+        *[pl.col(c).sum() for c in ("span_count", "llm_calls", "tool_calls", "error_count", "input_tokens",
+                                    "output_tokens", "total_tokens", "unpriced_llm_calls")],
+        pl.col("cost_usd").sum(),
+        *[pl.col(c).drop_nulls().first() for c in _FIRST_NON_NULL],
+        pl.col("tags").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort(),
+        pl.col("prompt_ids").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort(),
+        pl.col("tool_signatures").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls(),
+    )
+    return _conform(out)
+
+
+def _conform(df: pl.DataFrame) -> pa.Table:
+    t = df.sort("start_time").to_arrow()
+    return t.select(TRACE_PARTS.names).cast(TRACE_PARTS)

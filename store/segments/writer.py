@@ -1,0 +1,176 @@
+"""The single writer: turns Arrow tables into published segments.
+
+Used by the collector (fed from the WAL) and by anything that builds a store
+offline (benchmarks, migrations). Every call publishes one new manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from store.schema import TABLES, TIME_COLUMN
+from store.segments import manifest as mf
+from store.segments import trace_parts
+from store.segments.layout import TABLES as TABLES_DIR
+from store.segments.layout import fsync_dir, partition_dir, segment_path
+
+GRACE_SECONDS = 120.0  # how long a dropped file stays for readers of an older snapshot
+ROW_GROUP = 128 * 1024
+
+
+def write_parquet(root: Path, rel: str, table: pa.Table) -> int:
+    """Temp name, fsync, rename: a segment file is either whole or absent."""
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    with open(tmp, "wb") as f:
+        pq.write_table(table, f, compression="zstd", row_group_size=ROW_GROUP, write_statistics=True)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+    return path.stat().st_size
+
+
+def split_by_day(table: pa.Table, time_col: str) -> dict[str, pa.Table]:
+    if table.num_rows == 0:
+        return {}
+    days = pc.strftime(table[time_col], format="%Y-%m-%d")
+    uniq = pc.unique(days).to_pylist()
+    if len(uniq) == 1:
+        return {uniq[0]: table}
+    return {d: table.filter(pc.equal(days, d)) for d in uniq}
+
+
+def conform(table: pa.Table, name: str) -> pa.Table:
+    schema = TABLES[name]
+    if table.schema.equals(schema):
+        return table
+    cols = []
+    for f in schema:
+        if f.name in table.column_names:
+            cols.append(table[f.name].cast(f.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+class SegmentWriter:
+    """Owns the manifest of one store. Not for concurrent use by two processes:
+    the collector's lock (``store.segments.lock``) guarantees a single writer."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / TABLES_DIR).mkdir(exist_ok=True)
+        self.manifest = mf.load(self.root)
+        self.lock = threading.RLock()  # flushes and compaction publish from different threads
+
+    def _segment(self, table: str, day: str, rows: pa.Table, generation: int | str, index: int, level: int) -> mf.Segment:
+        rel = segment_path(table, day, generation, index)
+        size = write_parquet(self.root, rel, rows)
+        tcol = rows[TIME_COLUMN[table]]
+        lo, hi = pc.min_max(tcol).values()
+        return mf.Segment(table=table, day=day, path=rel, rows=rows.num_rows, bytes=size,
+                          min_us=_us(lo), max_us=_us(hi), level=level)
+
+    def append(self, tables: dict[str, pa.Table], wal_checkpoint: int | None = None) -> list[mf.Segment]:
+        """Write the given tables (spans also yield trace parts) and publish them at once."""
+        with self.lock:
+            generation = self.manifest.generation + 1
+            new: list[mf.Segment] = []
+            index = 0
+            work = dict(tables)
+            if "spans" in work and work["spans"].num_rows:
+                work["trace_parts"] = trace_parts.from_spans(work["spans"])
+            for name, table in work.items():
+                if table.num_rows == 0:
+                    continue
+                table = conform(table, name)
+                for day, rows in sorted(split_by_day(table, TIME_COLUMN[name]).items()):
+                    new.append(self._segment(name, day, rows, generation, index, 0))
+                    index += 1
+            m = self.manifest
+            m.generation = generation
+            m.segments = m.segments + new
+            if wal_checkpoint is not None:
+                m.wal_checkpoint = max(m.wal_checkpoint, wal_checkpoint)
+            self._sweep(m)
+            mf.publish(self.root, m)
+            return new
+
+    def replace(self, remove: list[mf.Segment], add_tables: list[tuple[str, str, pa.Table, int]]) -> list[mf.Segment]:
+        """Swap segments for rewritten ones (compaction, repricing, retention with add=[]).
+
+        The new files are written before the lock is taken, so a long rewrite never
+        delays a flush; only the manifest swap is serialized.
+        """
+        stamp = time.time_ns()
+        added = []
+        for i, (name, day, rows, level) in enumerate(add_tables):
+            if rows.num_rows:
+                added.append(self._segment(name, day, conform(rows, name), f"r{stamp}", i, level))
+        with self.lock:
+            live = {s.path for s in self.manifest.segments}
+            gone = [s for s in remove if s.path not in live]
+            if gone:
+                for s in added:
+                    (self.root / s.path).unlink(missing_ok=True)
+                raise RuntimeError(f"segments vanished under a rewrite: {[s.path for s in gone][:3]}")
+            return self._swap(remove, added, self.manifest.generation + 1)
+
+    def _swap(self, remove: list[mf.Segment], added: list[mf.Segment], generation: int) -> list[mf.Segment]:
+        m = self.manifest
+        drop = {s.path for s in remove}
+        m.generation = generation
+        m.segments = [s for s in m.segments if s.path not in drop] + added
+        due = time.time() + GRACE_SECONDS
+        m.graveyard = m.graveyard + [(p, due) for p in sorted(drop)]
+        self._sweep(m)
+        mf.publish(self.root, m)
+        return added
+
+    def _sweep(self, m: mf.Manifest) -> None:
+        now = time.time()
+        keep = []
+        for path, due in m.graveyard:
+            if due <= now:
+                (self.root / path).unlink(missing_ok=True)
+            else:
+                keep.append((path, due))
+        m.graveyard = keep
+
+    def remove_orphans(self) -> int:
+        """Files a crashed flush left behind, never published: delete them."""
+        known = {s.path for s in self.manifest.segments} | {p for p, _ in self.manifest.graveyard}
+        removed = 0
+        for path in (self.root / TABLES_DIR).rglob("*"):
+            if path.is_file():
+                rel = path.relative_to(self.root).as_posix()
+                if rel not in known:
+                    path.unlink()
+                    removed += 1
+        return removed
+
+    def partitions(self, table: str) -> dict[str, list[mf.Segment]]:
+        out: dict[str, list[mf.Segment]] = {}
+        for s in self.manifest.segments:
+            if s.table == table:
+                out.setdefault(s.day, []).append(s)
+        return out
+
+    def partition_dir(self, table: str, day: str) -> Path:
+        return self.root / partition_dir(table, day)
+
+
+def _us(v: pa.Scalar) -> int:
+    if not v.is_valid:
+        return 0
+    return int(v.cast(pa.int64()).as_py())

@@ -1,0 +1,1 @@
+"""CLI commands, one module each (the TUI is not imported by any of them)."""

@@ -25,7 +25,10 @@ from dataclasses import dataclass, replace
 
 from store.guardrails.model import UNTRUSTED_ROLES, BaseDetector, DetectionContext, Finding, raise_severity
 
-THRESHOLD = 1.0
+THRESHOLD = 0.8
+# how far before and after a rule's key word its pattern may reach
+WINDOW_BACK = 110
+WINDOW_AHEAD = 130
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +38,33 @@ class Rule:
     weight: float
     pattern: re.Pattern[str]
     untrusted_only: bool = False
+    # literals of which at least one must occur for the pattern to match: a
+    # few substring searches spare most texts the regex
+    keys: tuple[str, ...] = ()
+
+    def search(self, text: str, positions: list[int]) -> re.Match[str] | None:
+        """The first match near the given key positions: the windows are
+        small, so a rule costs short regex runs instead of a full scan."""
+        n = len(text)
+        best: re.Match[str] | None = None
+        start, end = -1, -1
+        for pos in positions + [n + WINDOW_BACK + 1]:
+            lo, hi = max(0, pos - WINDOW_BACK), min(n, pos + WINDOW_AHEAD)
+            if lo <= end:
+                end = max(end, hi)
+                continue
+            if end > start:
+                best = self.pattern.search(text, start, end)
+                if best:
+                    return best
+            start, end = lo, hi
+        return best
+
+def _r(id: str, category: str, weight: float, pattern: str, untrusted_only: bool = False, keys: str = "") -> Rule:
+    return Rule(id, category, weight, re.compile(pattern, re.S), untrusted_only, tuple(k for k in keys.split("|") if k))
 
 
-def _r(id: str, category: str, weight: float, pattern: str, untrusted_only: bool = False) -> Rule:
-    return Rule(id, category, weight, re.compile(pattern, re.S), untrusted_only)
-
-
-_QUAL = r"(?:previous|prior|above|earlier|preceding|initial|original|old|former|past|existing|foregoing|system|developer|given|current|preset|default|all)"
+_QUAL = r"(?:previous|prior|above|earlier|preceding|initial|original|old|former|past|existing|foregoing|system|developer|given|current|preset|default|all|other)"
 _OBJ = (
     r"(?:instructions?|prompts?|rules|directions|directives|guidelines|commands|tasks|messages|orders|constraints|"
     r"programming|polic(?:y|ies)|training|settings|restrictions|guidance|context|conversation|text|inputs?)"
@@ -51,62 +74,91 @@ _IGNORE = r"(?:ignore|disregard|forget|bypass|override|overrule|discard|abandon|
 # Rules run on lowercased text with zero-width characters removed.
 RULES: tuple[Rule, ...] = (
     # --- direct injection: override the instructions
-    _r("override", "injection", 1.0, rf"\b{_IGNORE}\s+(?:(?:all|any|each|every|the|your|my|these|those|of|everything)\s+){{0,3}}{_QUAL}\s+(?:\w+\s+)?{_OBJ}\b"),
-    _r("override_bare", "injection", 0.6, rf"\b{_IGNORE}\s+(?:(?:all|any|the|your|my|these|those)\s+){{1,2}}{_OBJ}\b"),
-    _r("forget_everything", "injection", 1.0, r"\b(?:forget|ignore|disregard)\s+(?:about\s+)?(?:everything|all(?: of)? (?:that|this|the above))\b(?:\s+(?:above|before|previously|you (?:were|have been) told|i (?:said|told you)))?"),
-    _r("do_not_follow", "injection", 0.8, rf"\b(?:do not|don't|stop|no longer)\s+(?:follow|obey|adhere to|listen to)\s+(?:(?:any|the|your|my|these)\s+)*(?:{_QUAL}\s+)?{_OBJ}"),
-    _r("new_instructions", "injection", 0.5, r"\b(?:new|real|actual|updated|revised|true|different)\s+(?:instructions?|tasks?|rules|objective|goal|directives?|orders)\s*(?:follow|are|is|:)|\byour (?:new|real|true|actual) (?:task|goal|purpose|instructions?|job|role)\b|\bnow (?:focus on|your task is|you (?:must|will) only)\b"),
-    _r("instead_do", "injection", 0.4, r"\binstead(?:,)? (?:you (?:will|must|should)|say|write|respond|output|print|reply)\b"),
-    _r("precedence", "injection", 0.5, r"\b(?:takes?|has|have|with) (?:precedence|priority) over\b|\b(?:supersedes?|overrides?) (?:all|any|every|the|your) (?:previous|prior|other|existing)\b|\bhighest priority (?:instruction|task|directive)"),
+    _r("override", "injection", 1.0, rf"\b{_IGNORE}\s+(?:(?:all|any|and|each|every|the|your|my|these|those|of|everything)\s+){{0,4}}{_QUAL}\s+(?:\w+\s+)?{_OBJ}\b", keys="ignor|disregard|forget|bypass|overrid|overrul|discard|abandon|neglect|dismiss|set aside|throw out|skip"),
+    _r("override_bare", "injection", 0.6, rf"\b{_IGNORE}\s+(?:(?:all|any|the|your|my|these|those)\s+){{1,2}}{_OBJ}\b", keys="ignor|disregard|forget|bypass|overrid|overrul|discard|abandon|neglect|dismiss|set aside|throw out|skip"),
+    _r("forget_everything", "injection", 1.0, r"\b(?:forget|ignore|disregard)\s+(?:about\s+)?(?:everything|all(?: of)? (?:that|this|the above))\b(?:\s+(?:above|before|previously|you (?:were|have been) told|i (?:said|told you)))?", keys="forget|ignor|disregard"),
+    _r("do_not_follow", "injection", 0.8, rf"\b(?:do not|don't|stop|no longer)\s+(?:follow|obey|adhere to|listen to)\s+(?:(?:any|the|your|my|these)\s+)*(?:{_QUAL}\s+)?{_OBJ}", keys="follow|obey|adhere|listen to"),
+    _r("new_instructions", "injection", 0.5, r"\b(?:new|real|actual|updated|revised|true|different)\s+(?:instructions?|tasks?|rules|objective|goal|directives?|orders)\s*(?:follow|are|is|:)|\byour (?:new|real|true|actual) (?:task|goal|purpose|instructions?|job|role)\b|\bnow (?:focus on|your task is|you (?:must|will) only)\b", keys="instruction|task|rules|objective|goal|directive|orders|focus on"),
+    _r("instead_do", "injection", 0.4, r"\binstead(?:,)? (?:you (?:will|must|should)|say|write|respond|output|print|reply)\b", keys="instead"),
+    _r("precedence", "injection", 0.5, r"\b(?:takes?|has|have|with) (?:precedence|priority) over\b|\b(?:supersedes?|overrides?) (?:all|any|every|the|your) (?:previous|prior|other|existing)\b|\bhighest priority (?:instruction|task|directive)", keys="precedence|priority|supersede|overrid"),
     # --- direct injection: get the system prompt out
-    _r("extract_prompt", "injection", 1.0, r"\b(?:reveal|show|print|output|repeat|display|tell|give|leak|write(?: out| down)?|list|dump|recite|spell out|share|disclose|expose|paste|copy|translate|summari[sz]e|what (?:is|are|was|were))\b[^.?!\n]{0,40}?\b(?:system ?prompt|pre-?prompt|initial prompt|hidden prompt|secret prompt|original prompt|system (?:message|instructions?)|(?:your|the) (?:initial|original|hidden|secret|full|first|complete|exact|above|previous|prior) (?:instructions?|prompts?|directives|rules|guidelines|message)|(?:instructions?|prompt|text|words|content|everything|all) (?:above|so far|before this|given to you|you (?:were|have been) given))"),
-    _r("extract_instructions", "injection", 0.6, r"\b(?:reveal|show|print|output|repeat|display|tell me|give me|dump|recite|what (?:are|were))\b[^.?!\n]{0,25}?\byour (?:instructions|prompt|rules|guidelines|programming|configuration|directives)\b"),
-    _r("repeat_above", "injection", 1.0, r"\b(?:repeat|print|output|echo|rewrite|write)\b[^.?!\n]{0,30}?\b(?:above|so far|verbatim|word for word|everything before)\b"),
-    _r("secret_value", "injection", 0.6, r"\b(?:tell|give|reveal|say|print|output|what is|what's|spell)\b[^.?!\n]{0,20}?\b(?:the|your) (?:password|passphrase|secret(?: key| word)?|access code|passcode|magic ?word)\b"),
-    _r("begin_with", "injection", 0.35, r"\b(?:begin|start|prefix|preface) your (?:reply|response|answer|output|message) with\b"),
-    _r("fake_delimiter", "injection", 0.6, r"%%%\s*end|={5,}\s*(?:end|new|system)|\bend of (?:user |the )?(?:input|instructions?|prompt|ambiguity|document)\b|<\|?(?:im_start|im_end|endoftext|system|eot_id|start_header_id)\|?>|\[/?(?:inst|sys)\]|<</?sys>>|#{2,}\s*(?:system|instructions?|new instructions?)\b|^\s*(?:system|admin)\s*:|\bsystem override\b|\b(?:admin|administrator|developer|debug|maintenance|god) (?:mode|override|access) (?:enabled|activated|on)\b"),
-    _r("decode_and_follow", "injection", 0.6, r"\b(?:decode|decipher|decrypt|translate)\b[^.\n]{0,40}\b(?:and|then)\s+(?:follow|execute|do|obey|run|carry out|perform)\b"),
+    _r("extract_prompt", "injection", 1.0, r"\b(?:reveal|show|print|output|repeat|display|tell|give|leak|write(?: out| down)?|list|dump|recite|spell out|share|disclose|expose|paste|copy|translate|summari[sz]e|what (?:is|are|was|were))\b[^.?!\n]{0,40}?\b(?:system ?prompt|pre ?prompt|initial prompt|hidden prompt|secret prompt|original prompt|system (?:message|instructions?)|(?:your|the) (?:initial|original|hidden|secret|full|first|complete|exact|above|previous|prior) (?:instructions?|prompts?|directives|rules|guidelines|message)|(?:instructions?|prompt|text|words|content|everything|all) (?:above|so far|before this|given to you|you (?:were|have been) given))", keys="prompt|instruction|message|directive|rules|guidelines|above|so far|before this|given to you|been given|were given"),
+    _r("extract_instructions", "injection", 1.0, r"\b(?:reveal|show|print|output|repeat|display|tell me|give me|dump|recite|return|state|list|write out|spell out|what (?:are|were))\b[^.?!\n]{0,25}?\b(?:all )?your (?:previous |initial |original |system |secret |hidden |exact |full )?(?:instructions|prompt|rules|ruleset|guidelines|programming|configuration|directives)\b(?! (?:for|on how|about)\b)", keys="instructions|prompt|rules|ruleset|guidelines|programming|configuration|directives"),
+    _r("transform_instructions", "injection", 1.0, r"\b(?:convert|translate|format|rewrite|summari[sz]e|explain|paraphrase|encode|put|turn|render|include|output|print|return|list|restate)\b[^.?!\n]{0,20}?\b(?:(?:all|the|your|all the|all your|all of your|all of the)\s+)?(?:(?:previous|prior|above|initial|original|preceding|secret|hidden|system)\s+)?(?:instructions|rules|ruleset|prompt|commands|directives)\s+(?:above|so far|in (?:the|your) prompt|given to you|you (?:were|have been) given|before this)\b|\b(?:convert|translate|format|rewrite|summari[sz]e|explain|paraphrase|encode|print|output|return|list|restate)\b[^.?!\n]{0,12}?\b(?:all\s+)?(?:your|the above|(?:all\s+|the\s+|your\s+)?(?:prior|previous|above|preceding|initial|original|secret|hidden))\s+(?:instructions|rules|ruleset|prompt|commands|directives)\b(?! (?:for|on how|about)\b)", keys="instruction|rules|ruleset|prompt|command|directive"),
+    _r("your_instructions", "injection", 0.4, r"\byour (?:\w+ )?(?:instructions|system prompt|ruleset|directives|pre ?prompt)\b(?! (?:for|on how|about|were|was|are|worked|helped)\b)", keys="instructions|prompt|ruleset|directives"),
+    _r("transform_rules_below", "injection", 0.6, r"\b(?:convert|translate|format|rewrite|summari[sz]e|explain|print|output|repeat)\b[^.?!\n]{0,12}?\bthe (?:rules|instructions|prompt) (?:above and below|below|\(?both before and after)\b", keys="below|before and after"),
+    _r("keep_previous", "injection", 0.5, r"\bkeep (?:your |the |all )?(?:previous|prior|existing) (?:instructions|rules)\b|\byou (?:may|must|can|will) now (?:respond|answer|reply|say|speak|write)\b", keys="previous|prior|existing|may now|must now|can now|will now"),
+    _r("repeat_above", "injection", 1.0, r"\b(?:repeat|print|output|echo|rewrite|write)\b[^.?!\n]{0,30}?\b(?:above|so far|verbatim|word for word|everything before)\b", keys="above|so far|verbatim|word for word|everything before"),
+    _r("secret_value", "injection", 0.6, r"\b(?:tell|give|reveal|say|print|output|what is|what's|spell)\b[^.?!\n]{0,20}?\b(?:the|your) (?:password|pass ?phrase|secret(?: key| word| code| phrase)?|access code|passcode|magic ?word)(?=\s*[?.!,:;\"']|\s*$|\s+(?:is|was|for me)\b)", keys="password|pass phrase|passphrase|secret|access code|passcode|magic"),
+    _r("begin_with", "injection", 0.35, r"\b(?:begin|start|prefix|preface) your (?:reply|response|answer|output|message) with\b", keys="begin your|start your|prefix your|preface your"),
+    _r("fake_delimiter", "injection", 0.6, r"%%%\s*end|={3,}\s*(?:end|new|system)\b|\bend (?:of )?(?:the )?(?:untrusted )?(?:user )?(?:input|instructions?|prompt|ambiguity|document)\b|<\|?(?:im start|im end|endoftext|system|eot id|start header id)\|?>|\[/?(?:inst|sys)\]|<</?sys>>|#{2,}\s*(?:system|instructions?|new instructions?)\b|(?m:^\s*(?:system|admin)\s*:)|\bsystem override\b|\b(?:admin|administrator|developer|debug|maintenance|god) (?:mode|override|access) (?:enabled|activated|on)\b", keys="%%%|===|end |im start|im end|endoftext|eot id|start header|[inst|[/inst|[sys|[/sys|<<sys|<</sys|##|system|admin|enabled|activated"),
+    _r("decode_and_follow", "injection", 0.6, r"\b(?:decode|decipher|decrypt|translate)\b[^.\n]{0,40}\b(?:and|then)\s+(?:follow|execute|do|obey|run|carry out|perform)\b", keys="decod|deciph|decrypt|translat"),
     # --- indirect injection: only counted in tool output and retrieved context
-    _r("addressed_to_ai", "injection", 1.0, r"\b(?:note|message|instructions?|attention|important|notice)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?(?:ai|assistant|model|llm|agent|bot|chatbot|language model)s?\b", True),
-    _r("ai_must", "injection", 0.6, r"\b(?:ai|assistant|language model|llm|chatbot|agent|chatgpt|claude|gpt|gemini|copilot)s?\b[^.\n]{0,20}\b(?:must|should|shall|will|needs? to|is instructed to|are instructed to)\b", True),
-    _r("when_you_read", "injection", 0.6, r"\bwhen (?:you|the (?:ai|assistant|model))\s+(?:summari[sz]e|read|process|see|encounter|parse)\b", True),
-    _r("hide_from_user", "injection", 1.0, r"\b(?:do not|don't|never)\s+(?:tell|inform|mention|reveal|show|disclose)\s+(?:this\s+)?(?:to\s+)?the user\b|\bwithout (?:telling|informing|alerting) the user\b", True),
-    _r("exfiltrate", "injection", 0.8, r"\b(?:send|forward|post|upload|email|leak|exfiltrate)\b[^.\n]{0,50}\b(?:to|at)\s+(?:https?://|\S+@\S+\.\w+)|!\[[^\]]*\]\(https?://[^)\s]*[?&][^)\s]*=", True),
+    _r("addressed_to_ai", "injection", 1.0, r"\b(?:note|message|instructions?|attention|important|notice)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?(?:ai|assistant|model|llm|agent|bot|chatbot|language model)s?\b", True, "note to|note for|message to|message for|instructions to|instructions for|instruction to|instruction for|attention to|attention for|important to|important for|notice to|notice for"),
+    _r("ai_must", "injection", 0.6, r"\b(?:ai|assistant|language model|llm|chatbot|agent|chatgpt|claude|gpt|gemini|copilot)s?\b[^.\n]{0,20}\b(?:must|should|shall|will|needs? to|is instructed to|are instructed to)\b", True, " ai|assistant|language model|llm|chatbot|agent|chatgpt|claude|gpt|gemini|copilot"),
+    _r("when_you_read", "injection", 0.6, r"\bwhen (?:you|the (?:ai|assistant|model))\s+(?:summari[sz]e|read|process|see|encounter|parse)\b", True, "when you|when the ai|when the assistant|when the model"),
+    _r("hide_from_user", "injection", 1.0, r"\b(?:do not|don't|never)\s+(?:tell|inform|mention|reveal|show|disclose)\s+(?:this\s+)?(?:to\s+)?the user\b|\bwithout (?:telling|informing|alerting) the user\b", True, "the user"),
+    _r("exfiltrate", "injection", 0.8, r"\b(?:send|forward|post|upload|email|leak|exfiltrate)\b[^.\n]{0,50}\b(?:to|at)\s+(?:https?://|\S+@\S+\.\w+)|!\[[^\]]*\]\(https?://[^)\s]*[?&][^)\s]*=", True, "http|@|!["),
     # --- jailbreak: persona and restriction removal
-    _r("dan", "jailbreak", 1.0, r"\bdo anything now\b|\bd\.a\.n\b|\bdan (?:mode|prompt|jailbreak)\b|\bas dan\b|\bdan,? (?:which|who) stands for\b"),
-    _r("developer_mode", "jailbreak", 0.7, r"\b(?:developer|dev|god|jailbreak|unrestricted|unfiltered|evil|chaos|opposite) mode\b"),
-    _r("jailbreak_word", "jailbreak", 0.5, r"\bjailbr(?:eak|oken|eaking)\b"),
-    _r("no_longer_bound", "jailbreak", 1.0, r"\b(?:no longer|not|never|aren't|isn't|are not|is not)\s+(?:bound|restricted|limited|constrained|governed|held back|restrained)\s+by\b|\b(?:free|freed|liberated|released|broken free|break free)\s+(?:from|of)\s+(?:all |any |the |your |its |their )*(?:\w+ )?(?:restrictions|rules|constraints|limitations|confines|shackles|guidelines|chains|filters|policies|programming)"),
-    _r("no_longer_ai", "jailbreak", 1.0, r"\byou are no longer (?:an? )?(?:ai|chat ?gpt|assistant|language model|bound|restricted|claude|gpt)\b|\byou (?:are|will be) (?:now )?(?:freed|unshackled|unchained|unrestricted|uncensored|unfiltered)\b"),
-    _r("no_rules", "jailbreak", 0.6, r"\b(?:no|without|zero|free of|free from|doesn't have any|don't have any|has no|have no|lacks?|ignores?)\s+(?:any\s+)?(?:rules|restrictions|limits|limitations|boundaries|filters?|filtering|censorship|guidelines|constraints|safeguards|content polic(?:y|ies)|programming to)\b"),
-    _r("no_morals", "jailbreak", 0.6, r"\b(?:no|without|zero|free of|doesn't have any|don't have any|has no|have no|lacks?|devoid of|regardless of|ignores?|disregards?|not care about|doesn't care about|don't care about)\s+(?:any\s+)?(?:morals?|morality|ethics|ethical|legal(?:ity)?|moral|principles|scruples|conscience)\b|\b(?:ethics|morals|morality|legality|laws)\b[^.\n]{0,30}\b(?:don't|do not|doesn't|does not|never)\s+(?:matter|apply|exist)"),
-    _r("policy_break", "jailbreak", 1.0, r"\b(?:ignore|bypass|break|violate|disregard|not follow|doesn't follow|does not follow|don't follow|do not follow|not adhere to|free from|not bound by)\b[^.\n]{0,30}\b(?:openai|anthropic|content|safety|usage|ethical|moral)\s+(?:content\s+)?(?:polic(?:y|ies)|guidelines|rules|filters?|restrictions)"),
-    _r("content_policy", "jailbreak", 0.3, r"\b(?:openai|anthropic)(?:'s)?\s+(?:content\s+)?(?:polic(?:y|ies)|guidelines|rules)"),
-    _r("uncensored", "jailbreak", 0.5, r"\b(?:uncensored|unfiltered|unrestricted|amoral|immoral|unethical|unhinged|no filters?)\b"),
-    _r("answer_anything", "jailbreak", 0.5, r"\b(?:answer|respond to|reply to|do|say|write|generate)\s+(?:absolutely\s+)?(?:anything|everything|any (?:question|request|prompt))\b|\b(?:will|would|must|should|can|could) (?:never|not) (?:refuse|decline|reject|deny)\b|\bnever (?:refuses?|declines?|says? no)\b|\bno matter how (?:immoral|unethical|illegal|dangerous|harmful|offensive|explicit)\b|\beven if (?:it(?:'s| is)|they are) (?:illegal|harmful|unethical|immoral|dangerous)\b"),
-    _r("stay_in_character", "jailbreak", 0.5, r"\b(?:stay|remain|keep)(?:ing)? in character\b|\bbreak(?:ing)? character\b|\bout of character\b"),
-    _r("from_now_on", "jailbreak", 0.4, r"\bfrom now on,?\s+(?:you\b|we\b|act\b|respond\b|answer\b|pretend\b)|\bfor the rest of (?:this|the|our) conversation\b"),
-    _r("dual_response", "jailbreak", 0.6, r"\b(?:two|2) (?:different |separate )?(?:responses|answers|paragraphs|ways)\b[^.\n]{0,80}\b(?:normal|classic|jailbr\w*|unfiltered|standard|censored|filtered|developer)|\[?(?:🔒|🔓)|\b(?:classic|jailbreak)\]"),
-    _r("pretend_unrestricted", "jailbreak", 0.5, r"\b(?:pretend|imagine|act as if|suppose|simulate|roleplay|role-play|role play|act as)\b[^.\n]{0,60}\b(?:no (?:rules|restrictions|limits|filters|guidelines|ethics|morals)|unrestricted|uncensored|unfiltered|evil|without (?:restrictions|limits|rules|filters))"),
-    _r("persona_ai", "jailbreak", 0.3, r"\byou (?:are|will be|are going to (?:be|act as|pretend to be)|will (?:act|pretend) (?:as|to be))\s+(?:now\s+)?(?:an?\s+)?(?:\w+\s+){0,3}(?:ai|bot|chatbot|gpt|model|assistant)\b"),
-    _r("insert_prompt", "jailbreak", 0.4, r"\[(?:insert )?(?:your )?prompt(?: here)?\]|\{prompt\}|\[insert[^\]]{0,30}\]"),
-    _r("harmful_enablement", "jailbreak", 0.3, r"\b(?:illegal|harmful|dangerous|offensive|explicit|nsfw|unethical|malicious)\s+(?:content|information|requests?|activities|things|questions|material)\b"),
-    _r("addresses_model", "jailbreak", 0.15, r"\b(?:chat ?gpt|gpt-?[34]|openai|language model|ai model|large language model)\b"),
+    _r("dan", "jailbreak", 1.0, r"\bdo anything now\b|\bd\.a\.n\b|\bdan (?:mode|prompt|jailbreak)\b|\bas dan\b|\bdan,? (?:which|who) stands for\b", keys="do anything now|d.a.n|dan"),
+    _r("developer_mode", "jailbreak", 0.7, r"\b(?:developer|dev|god|jailbreak|unrestricted|unfiltered|evil|chaos|opposite) mode\b", keys=" mode"),
+    _r("jailbreak_word", "jailbreak", 0.5, r"\bjailbr(?:eak|oken|eaking)\b", keys="jailbr"),
+    _r("no_longer_bound", "jailbreak", 1.0, r"\b(?:no longer|not|never|aren't|isn't|are not|is not)\s+(?:bound|restricted|limited|constrained|governed|held back|restrained)\s+by\b|\b(?:free|freed|liberated|released|broken free|break free)\s+(?:from|of)\s+(?:all |any |the |your |its |their )*(?:\w+ )?(?:restrictions|rules|constraints|limitations|confines|shackles|guidelines|chains|filters|policies|programming)", keys="bound by|restricted by|limited by|constrained by|governed by|held back by|restrained by|free from|free of|freed from|freed of|liberated from|liberated of|released from|released of|broken free|break free"),
+    _r("no_longer_ai", "jailbreak", 1.0, r"\byou are no longer (?:an? )?(?:ai|chat ?gpt|assistant|language model|bound|restricted|claude|gpt)\b|\byou (?:are|will be) (?:now )?(?:freed|unshackled|unchained|unrestricted|uncensored|unfiltered)\b", keys="no longer|freed|unshackled|unchained|unrestricted|uncensored|unfiltered"),
+    _r("no_rules", "jailbreak", 0.6, r"\b(?:no|without|zero|free of|free from|doesn't have any|don't have any|has no|have no|lacks?|ignores?)\s+(?:any\s+)?(?:rules|restrictions|limits|limitations|boundaries|filters?|filtering|censorship|guidelines|constraints|safeguards|content polic(?:y|ies)|programming to)\b", keys="rules|restriction|limit|boundar|filter|censor|guideline|constraint|safeguard|polic|programming"),
+    _r("no_morals", "jailbreak", 0.6, r"\b(?:no|without|zero|free of|doesn't have any|don't have any|has no|have no|lacks?|devoid of|regardless of|ignores?|disregards?|not care about|doesn't care about|don't care about)\s+(?:(?:any|all|of|the|its|your|their)\s+)*(?:laws?,?\s+(?:and\s+)?)?(?:morals?|morality|ethics|ethical|legal(?:ity)?|moral|principles|scruples|conscience)\b|\b(?:ethics|morals|morality|legality|laws)\b[^.\n]{0,30}\b(?:don't|do not|doesn't|does not|never)\s+(?:matter|apply|exist)", keys="moral|ethic|legal|principle|scruple|conscience"),
+    _r("policy_break", "jailbreak", 1.0, r"\b(?:ignore|bypass|break|violate|disregard|not follow|doesn't follow|does not follow|don't follow|do not follow|not adhere to|free from|not bound by)\b[^.\n]{0,30}\b(?:openai|anthropic|content|safety|usage|ethical|moral)\s+(?:content\s+)?(?:polic(?:y|ies)|guidelines|rules|filters?|restrictions)", keys="polic|guideline|rules|filter|restriction"),
+    _r("content_policy", "jailbreak", 0.3, r"\b(?:openai|anthropic)(?:'s)?\s+(?:content\s+)?(?:polic(?:y|ies)|guidelines|rules)", keys="openai|anthropic"),
+    _r("uncensored", "jailbreak", 0.5, r"\b(?:uncensored|unfiltered|unfiltred|unrestricted|amoral|immoral|unethical|unhinged|no filters?)\b", keys="uncensored|unfiltered|unfiltred|unrestricted|amoral|immoral|unethical|unhinged|no filter"),
+    _r("answer_anything", "jailbreak", 0.5, r"\b(?:answer|respond to|reply to|do|say|write|generate)\s+(?:absolutely\s+)?(?:anything|everything|any (?:question|request|prompt))\b|\b(?:will|would|must|should|can|could) (?:never|not) (?:refuse|decline|reject|deny)\b|\bnever (?:refuses?|declines?|says? no)\b|\bany (?:kind|type|sort) of (?:content|request|question|information)\b|\bno matter how (?:immoral|unethical|illegal|dangerous|harmful|offensive|explicit)\b|\beven if (?:it(?:'s| is)|they are) (?:illegal|harmful|unethical|immoral|dangerous)\b", keys="anything|everything|any question|any request|any prompt|refus|declin|reject|deny|says no|say no|kind of|type of|sort of|no matter how|even if"),
+    _r("opposite_persona", "jailbreak", 0.4, r"\b(?:the )?(?:exact )?opposite of (?:what|everything)\b|\bexact opposite\b", keys="opposite"),
+    _r("dan_label", "jailbreak", 0.6, r"(?m:^\s*dan\s*:)", keys="dan"),
+    _r("stay_in_character", "jailbreak", 0.5, r"\b(?:stay|remain|keep)(?:ing)? in character\b|\bbreak(?:ing)? character\b|\bout of character\b", keys="character"),
+    _r("from_now_on", "jailbreak", 0.4, r"\bfrom now on,?\s+(?:you\b|we\b|act\b|respond\b|answer\b|pretend\b)|\bfor the rest of (?:this|the|our) conversation\b", keys="from now on|rest of th"),
+    _r("dual_response", "jailbreak", 0.6, r"\b(?:two|2) (?:(?:different|separate|distinct) ){0,2}(?:responses|answers|paragraphs|ways)\b[^.\n]{0,80}\b(?:normal|classic|jailbr\w*|unfiltered|standard|censored|filtered|developer)|\[?(?:🔒|🔓)|\b(?:classic|jailbreak)\]", keys="responses|answers|paragraphs|ways|🔒|🔓|classic]|jailbreak]"),
+    _r("pretend_unrestricted", "jailbreak", 0.5, r"\b(?:pretend|imagine|act as if|suppose|simulate|roleplay|role play|act as)\b[^.\n]{0,60}\b(?:no (?:rules|restrictions|limits|filters|guidelines|ethics|morals)|unrestricted|uncensored|unfiltered|evil|without (?:restrictions|limits|rules|filters))", keys="pretend|imagine|act as|suppose|simulate|roleplay|role play"),
+    _r("persona_ai", "jailbreak", 0.3, r"\byou (?:are|will be|are going to (?:be|act as|pretend to be)|will (?:act|pretend) (?:as|to be))\s+(?:now\s+)?(?:an?\s+)?(?:\w+\s+){0,3}(?:ai|bot|chatbot|gpt|model|assistant)\b", keys="you are|you will"),
+    _r("insert_prompt", "jailbreak", 0.5, r"[\[(<{](?:(?:insert|put|enter|type|your|write)\s+)*(?:your\s+)?(?:prompt|request|question)(?:\s+here)?[\])>}]|\[insert[^\]]{0,30}\]", keys="prompt|request|question|insert"),
+    _r("you_are_now", "jailbreak", 0.3, r"\byou are now\b|\byou (?:will|shall) now (?:act|be|respond|answer)\b", keys="you are now|will now|shall now"),
+    _r("greets_model", "jailbreak", 0.3, r"\b(?:hi|hello|hey|dear)\s*,?\s*(?:chat ?gpt|gpt|openai|bard|claude)\b", keys="gpt|openai|bard|claude"),
+    _r("stays_in_mode", "jailbreak", 0.3, r"\b(?:stay|remain|enter|switch|activate|enable)\w*\s+(?:in(?:to)?\s+)?(?:\w+\s+){0,2}mode\b", keys="mode"),
+    _r("in_character_as", "jailbreak", 0.4, r"\bin character as\b|\b(?:always )?(?:respond|answer|reply) (?:only )?as \w+\b|\bassume the (?:persona|role|identity) of\b", keys="in character|respond as|answer as|reply as|respond only as|answer only as|reply only as|assume the"),
+    _r("fake_authority", "jailbreak", 0.6, r"\bi(?:'m| am) (?:a |an |the )?(?:\w+ )?(?:developer|programmer|engineer|employee|researcher|admin\w*|creator) (?:at|from|of|for|with) (?:openai|anthropic|google|meta|microsoft)\b", keys="openai|anthropic|google|meta|microsoft"),
+    _r("harmful_enablement", "jailbreak", 0.3, r"\b(?:illegal|harmful|dangerous|offensive|explicit|nsfw|unethical|malicious|extreme)\s+(?:and \w+ )?(?:content|information|requests?|activities|things|questions|material)\b", keys="illegal|harmful|dangerous|offensive|explicit|nsfw|unethical|malicious|extreme"),
+    _r("addresses_model", "jailbreak", 0.15, r"\b(?:chat ?gpt|gpt-?[34]|openai|language model|ai model|large language model)\b", keys="gpt|openai|language model|ai model"),
 )
 
-# Cheap gate: when none of these stems occurs, no rule can match.
-_GATE = re.compile(
-    r"ignor|disregard|forget|bypass|overrid|overrul|discard|abandon|neglect|dismiss|set aside|throw out|skip|"
-    r"follow|obey|adhere|instruction|prompt|task|rule|directive|goal|objective|instead|priorit|precedence|supersed|"
-    r"reveal|repeat|password|secret|passcode|access code|magic|begin your|start your|prefix your|preface your|"
-    r"%%%|====|end of|<\||\[inst|\[sys|<<sys|##|system|admin|decode|decipher|decrypt|"
-    r"\bai\b|assistant|model|llm|agent|bot\b|gpt|claude|gemini|copilot|when you|the user|send|forward|upload|email|leak|!\[|"
-    r"dan\b|d\.a\.n|mode\b|jailbr|bound|restrict|limit|constrain|free|liberat|releas|rules|filter|censor|guideline|"
-    r"moral|ethic|legal|principle|scruple|conscience|polic|amoral|unhinged|anything|everything|refus|declin|"
-    r"no matter|even if|character|from now on|rest of th|two|2 |🔒|🔓|classic|pretend|imagine|act as|suppose|"
-    r"simulat|role|you are|you will|\[insert|\{prompt|harmful|dangerous|offensive|explicit|nsfw|unethical|malicious|"
-    r"illegal"
-)
+# One pass finds every key of every rule; a key found maps to the rules whose
+# keys it contains (a longer key hides a shorter one at the same place).
+_ALL_KEYS = sorted({k for rule in RULES for k in rule.keys}, key=len, reverse=True)
+
+
+def _trie_pattern(words: list[str]) -> str:
+    """A regex for a set of literals, factored by common prefixes, so the
+    engine follows one branch per character instead of trying every word;
+    longer words win where one is a prefix of another."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def build(node: dict) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if ends else body
+
+    return build(trie)
+
+
+_KEYS = re.compile(_trie_pattern(_ALL_KEYS))
+_KEY_RULES: dict[str, tuple[int, ...]] = {
+    key: tuple(i for i, rule in enumerate(RULES) if any(k in key for k in rule.keys)) for key in _ALL_KEYS
+}
 
 _QUESTION_CUE = re.compile(
     r"\b(?:what (?:does|do|is|are|'s)|what's|meaning of|mean(?:s|ing)?\b|explain|definition|define|example of|examples of|"
@@ -119,9 +171,15 @@ _QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "`":
 
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\u180e\ufeff]")
 _TAGS = re.compile("[\U000e0000-\U000e007f]+")
+_INVISIBLE = re.compile("[\u200b-\u200d\u2060\u180e\ufeff\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_B64 = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{24,}={0,2}(?![A-Za-z0-9+/=_\-])")
-_HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[ :]?){16,}(?![0-9A-Fa-f])")
+_TOKEN = re.compile(r"[A-Za-z0-9+/=_\-]{24,}")
+_HEX_ESCAPED = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){12,}")
+_SPACED_HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[ :]){15,}[0-9A-Fa-f]{2}(?![0-9A-Fa-f])")
+_HEXCHARS = frozenset("0123456789abcdefABCDEF")
+# rot13 is tried only when the text speaks of it: a rot13 payload comes with a
+# request to decode it, and decoding every text would double the cost
+_ROT13_CUES = ("rot13", "rot 13", "rot-13", "caesar", "cipher", "decode", "decipher")
 
 
 def _quoted(text: str, start: int, end: int) -> bool:
@@ -155,20 +213,31 @@ class Score:
         return "injection" if self.injection >= self.jailbreak else "jailbreak"
 
 
+def normalize(text: str) -> str:
+    """Lowercase and turn hyphens and underscores into spaces (same length, so
+    offsets still point into the original)."""
+    return text.lower().replace("-", " ").replace("_", " ")
+
+
 def score_text(lowered: str, untrusted: bool) -> tuple[Score, list[str]]:
     """Score lowercased text; returns the score and the ids of matched rules."""
     score = Score()
     hits: list[str] = []
-    if not _GATE.search(lowered):
-        return score, hits
-    questioning = _QUESTION_CUE.search(lowered) is not None
-    for rule in RULES:
+    questioning: bool | None = None  # looked up on the first match only
+    positions: dict[int, list[int]] = {}
+    for km in _KEYS.finditer(lowered):
+        for index in _KEY_RULES[km.group(0)]:
+            positions.setdefault(index, []).append(km.start())
+    for index in sorted(positions):
+        rule = RULES[index]
         if rule.untrusted_only and not untrusted:
             continue
-        m = rule.pattern.search(lowered)
+        m = rule.search(lowered, positions[index])
         if not m:
             continue
         weight = rule.weight
+        if questioning is None:
+            questioning = _QUESTION_CUE.search(lowered) is not None
         if questioning and _quoted(lowered, m.start(), m.end()):
             weight *= 0.1  # talked about, not said
         if rule.category == "injection":
@@ -202,7 +271,7 @@ def _printable(raw: bytes) -> str | None:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if not decoded or sum(ch.isprintable() or ch in "\n\t" for ch in decoded) / len(decoded) < 0.95:
+    if not decoded or not decoded.replace("\n", " ").replace("\t", " ").replace("\r", " ").isprintable():
         return None
     return decoded if re.search(r"[A-Za-z]{3,}\s+[A-Za-z]{2,}", decoded) else None
 
@@ -222,7 +291,7 @@ class InjectionDetector(BaseDetector):
         untrusted = ctx.role in UNTRUSTED_ROLES
         cleaned = _ZERO_WIDTH.sub("", text) if _ZERO_WIDTH.search(text) else text
         out: list[Finding] = []
-        score, hits = score_text(cleaned.lower(), untrusted)
+        score, hits = score_text(normalize(cleaned), untrusted)
         if score.total >= THRESHOLD:
             # offsets of `cleaned` match `text` only when nothing was stripped
             start, end = (score.first, score.last) if cleaned is text else (0, len(text))
@@ -254,19 +323,29 @@ class InjectionDetector(BaseDetector):
     def _encoded(self, text: str, ctx: DetectionContext, untrusted: bool) -> list[Finding]:
         out: list[Finding] = []
         candidates: list[tuple[int, int, str, str]] = []
-        if len(text) >= 24:
-            for m in _B64.finditer(text):
-                decoded = _decode_base64(m.group(0))
+        if len(text) < 24:
+            return out
+        for m in _TOKEN.finditer(text):
+            token = m.group(0).rstrip("=")
+            is_hex = len(token) >= 32 and len(token) % 2 == 0 and all(ch in _HEXCHARS for ch in token)
+            decoded = _decode_hex(token) if is_hex else _decode_base64(token)
+            if decoded:
+                candidates.append((m.start(), m.end(), "hex" if is_hex else "base64", decoded))
+        if "\\x" in text:
+            for m in _HEX_ESCAPED.finditer(text):
+                decoded = _decode_hex(m.group(0).replace("\\x", ""))
                 if decoded:
-                    candidates.append((m.start(), m.end(), "base64", decoded))
-            for m in _HEX.finditer(text):
+                    candidates.append((m.start(), m.end(), "hex", decoded))
+        if text.count(" ") > 15 and _SPACED_HEX.search(text):
+            for m in _SPACED_HEX.finditer(text):
                 decoded = _decode_hex(m.group(0))
                 if decoded:
                     candidates.append((m.start(), m.end(), "hex", decoded))
-            rot = codecs.encode(text, "rot13")
-            candidates.append((0, len(text), "rot13", rot))
+        lowered = text.lower()
+        if any(cue in lowered for cue in _ROT13_CUES):
+            candidates.append((0, len(text), "rot13", codecs.encode(text, "rot13")))
         for start, end, encoding, decoded in candidates:
-            score, hits = score_text(decoded.lower(), untrusted)
+            score, hits = score_text(normalize(decoded), untrusted)
             if score.total >= THRESHOLD:
                 f = self._flag(score, hits, start, end, ctx, untrusted, {"encoding": encoding})
                 out.append(_with_entity(f, "encoded_" + f.entity, raise_severity(f.severity)))
@@ -287,12 +366,12 @@ class UnicodeSmugglingDetector(BaseDetector):
         return ctx.role != "system"
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
-        if text.isascii():
+        if text.isascii() or not _INVISIBLE.search(text):
             return []
         out: list[Finding] = []
         for m in _TAGS.finditer(text):
             hidden = "".join(chr(ord(ch) - 0xE0000) for ch in m.group(0) if 0x20 <= ord(ch) - 0xE0000 < 0x7F)
-            score, hits = score_text(hidden.lower(), True)
+            score, hits = score_text(normalize(hidden), True)
             severity = "critical" if score.total >= THRESHOLD else "high"
             out.append(
                 self.finding(

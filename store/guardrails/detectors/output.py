@@ -142,13 +142,13 @@ class SystemPromptLeakDetector(BaseDetector):
         prompt_len, n, shingles = _prompt_shingles(ctx.system_prompt or "")
         if prompt_len < 8:
             return []
-        tokens = list(_WORD.finditer(text))
-        words = [t.group(0).lower() for t in tokens]
+        tokens = list(_WORD.finditer(text.lower()))
+        words = [t.group(0) for t in tokens]
         covered = [False] * len(words)
-        for i in range(len(words) - n + 1):
-            if tuple(words[i : i + n]) in shingles:
-                for j in range(i, i + n):
-                    covered[j] = True
+        # zip over n shifted views builds every n-gram in C
+        for i, gram in enumerate(zip(*(words[k:] for k in range(n)))):
+            if gram in shingles:
+                covered[i : i + n] = [True] * n
         runs: list[tuple[int, int]] = []
         i = 0
         while i < len(covered):

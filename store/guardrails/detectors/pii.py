@@ -43,12 +43,29 @@ class EmailDetector(BaseDetector):
         "png jpg jpeg gif svg webp bmp ico js mjs ts tsx jsx css scss py rb go rs java md txt json yaml yml".split()
     )
 
+    def _around_at(self, text: str) -> list[re.Match[str]]:
+        """Matches found near each '@' only: scanning the whole text with a
+        pattern that starts at every word is what makes email regexes slow."""
+        found: list[re.Match[str]] = []
+        at = text.find("@")
+        while at >= 0:
+            start = max(0, at - 65, found[-1].end() if found else 0)
+            m = self._pattern.search(text, start, min(len(text), at + 256))
+            while m and m.end() <= at:
+                m = self._pattern.search(text, m.end(), min(len(text), at + 256))
+            if m and m.start() < at:
+                found.append(m)
+                at = text.find("@", m.end())
+            else:
+                at = text.find("@", at + 1)
+        return found
+
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         if "@" not in text:
             return []
         out: list[Finding] = []
         code: CodeRegions | None = None
-        for m in self._pattern.finditer(text):
+        for m in self._around_at(text):
             local, domain = m.group(1), m.group(2)
             if len(local) > 64 or self._reserved.search(domain):
                 continue
@@ -68,12 +85,13 @@ class EmailDetector(BaseDetector):
 
 _PHONE_CONTEXT = re.compile(
     r"\b(?:phone|ph|tel|telephone|mobile|mob|cell|cellphone|fax|call(?:ed|ing)?|text|sms|whatsapp|signal|"
-    r"contact|reach|dial|ring|landline|hotline|desk|office|home|work|answering|messages?|registered|number)\b"
+    r"contact|reach|dial|ring|landline|hotline|answering|messages?|registered)\b|\b(?:desk|office|home|work)\s*:"
 )
+_STREET_AFTER = re.compile(r"^\s+[A-Z][a-z]+\s+(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Lane|Ln|Dr|Drive|Way|Court|Ct|Place|Pl)\b")
 _PHONE_LABEL_AFTER = re.compile(r"^\s*[-(]?\s*(?:office|fax|mobile|cell|home|work|desk|tel|phone)\b")
 _NOT_PHONE_CONTEXT = re.compile(
     r"\b(?:order|invoice|tracking|ref|reference|id|account|acct|iban|isbn|sku|serial|zip|postal|postcode|ticket|case|"
-    r"pin|card|cc|ssn|social security|version|build|port|amount|total|price|usd|eur|gbp)\b[^\n]{0,12}$"
+    r"pin|card|cc|ssn|social security|version|build|port|amount|total|price|usd|eur|gbp|licen[cs]e|passport)\b[^\n]{0,12}$"
 )
 _DATE_LIKE = re.compile(
     r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$"
@@ -98,8 +116,7 @@ class PhoneDetector(BaseDetector):
     version = "1"
 
     _candidate = re.compile(
-        r"(?<![\w@/.,:+\-])(?:\+|\b00)?\(?\d[\d()\-. ]{4,22}\d\)?"
-        r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?![\w@/]|[.,]\d|[\-:]\d)"
+        r"[+(\d][\d()\-. ]{5,24}\d\)?(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?![\w@/]|[.,]\d|[\-:]\d)"
     )
     _ext = re.compile(r"\s?(?:x|ext\.?|extension)\s?\d{1,5}$")
 
@@ -107,7 +124,11 @@ class PhoneDetector(BaseDetector):
         out: list[Finding] = []
         for m in self._candidate.finditer(text):
             start, end = m.span()
+            if start and (text[start - 1].isalnum() or text[start - 1] in "_@/.,:+-"):
+                continue
             raw = m.group(0)
+            if raw[0] == "(" and not raw[1:2].isdigit():
+                continue
             # trim separators the greedy class may have taken at the ends
             while raw and raw[-1] in " .-(":
                 raw, end = raw[:-1], end - 1
@@ -138,6 +159,8 @@ class PhoneDetector(BaseDetector):
         if _NOT_PHONE_CONTEXT.search(lead) and not _PHONE_CONTEXT.search(lead[-14:]):
             return 0.0
         context = bool(_PHONE_CONTEXT.search(lead) or _PHONE_LABEL_AFTER.match(after(text, end, 16)))
+        if not context and _STREET_AFTER.match(text[end : end + 40]):
+            return 0.0  # a house number: "17031 2202 Rissik St"
         separated = len(groups) > 1
         if core.startswith("+") and n >= 8:
             return 0.95
@@ -160,7 +183,7 @@ _CARD_SCHEMES: tuple[tuple[re.Pattern[str], frozenset[int]], ...] = tuple(
         (r"^(?:5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720))", (16,)),  # Mastercard
         (r"^3[47]", (15,)),  # Amex
         (r"^(?:6011|65|64[4-9]|622)", (16, 19)),  # Discover, UnionPay co-brand
-        (r"^(?:35(?:2[89]|[3-8]\d)|2131|1800)", (15, 16, 19)),  # JCB
+        (r"^(?:35|2131|1800)", (15, 16, 19)),  # JCB
         (r"^3(?:0[0-59]|[689])", (14, 16, 19)),  # Diners
         (r"^(?:5[06-9]|6\d)", (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro
         (r"^62", (16, 17, 18, 19)),  # UnionPay
@@ -185,11 +208,13 @@ class CreditCardDetector(BaseDetector):
     severity = "high"
     version = "1"
 
-    _candidate = re.compile(r"(?<![\w.\-])\d(?:[ \-]?\d){11,18}(?![\w]|[.\-]\d)")
+    _candidate = re.compile(r"\d(?:[ \-]?\d){11,18}(?![\w]|[.\-]\d)")
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
         for m in self._candidate.finditer(text):
+            if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_.-"):
+                continue
             raw = m.group(0)
             if " " in raw or "-" in raw:
                 seps = set(re.findall(r"[ \-]", raw))
@@ -240,18 +265,25 @@ class IbanDetector(BaseDetector):
     severity = "high"
     version = "1"
 
-    _candidate = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2}\d{2})((?:[ ]?[A-Za-z0-9]){11,30})", re.I)
+    # starts at the check digits (digits are rarer than letters); the two
+    # letters before them are checked in Python
+    _candidate = re.compile(r"\d{2}(?:[ ]?[A-Za-z0-9]){11,30}")
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
         for m in self._candidate.finditer(text):
-            country = m.group(1)[:2].upper()
+            begin = m.start() - 2
+            if begin < 0 or not text[begin : m.start()].isalpha() or not text[begin : m.start()].isascii():
+                continue
+            if begin and text[begin - 1].isalnum():
+                continue
+            country = text[begin : m.start()].upper()
             length = IBAN_LENGTHS.get(country)
             if length is None:
                 continue
             # walk the match until `length` alphanumerics: the greedy pattern
             # may have run into the next word
-            count, end = 0, m.start()
+            count, end = 2, m.start()
             for i in range(m.start(), m.end()):
                 if text[i] != " ":
                     count += 1
@@ -262,9 +294,9 @@ class IbanDetector(BaseDetector):
                 continue
             if end < len(text) and text[end].isalnum():
                 continue  # the token goes on: not an IBAN of this length
-            compact = text[m.start() : end].replace(" ", "").upper()
+            compact = text[begin:end].replace(" ", "").upper()
             if iban_checksum_ok(compact):
-                out.append(self.finding(m.start(), end, "iban", 0.95, ctx))
+                out.append(self.finding(begin, end, "iban", 0.95, ctx))
         return out
 
 
@@ -286,23 +318,29 @@ class SsnDetector(BaseDetector):
     severity = "high"
     version = "1"
 
-    _grouped = re.compile(r"(?<![\w\-.])(\d{3})([\- ])(\d{2})\2(\d{4})(?![\w\-]|\.\d)")
-    _bare = re.compile(r"(?<![\w\-.])(\d{3})(\d{2})(\d{4})(?![\w\-]|\.\d)")
+    _grouped = re.compile(r"(\d{3})([\- ])(\d{2})\2(\d{4})(?![\w\-]|\.\d)")
+    _bare = re.compile(r"(\d{3})(\d{2})(\d{4})(?![\w\-]|\.\d)")
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
         for m in self._grouped.finditer(text):
+            if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_-."):
+                continue
             if ssn_valid(m.group(1), m.group(3), m.group(4)):
                 context = bool(_SSN_CONTEXT.search(before(text, m.start(), 40)))
                 out.append(self.finding(m.start(), m.end(), "us_ssn", 0.95 if context else 0.8, ctx))
+        lowered = text.lower()
+        if not any(cue in lowered for cue in ("ssn", "social sec", "ss#", "ss no", "taxpayer", "tin")):
+            return out
         for m in self._bare.finditer(text):
+            if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_-."):
+                continue
             if ssn_valid(m.group(1), m.group(2), m.group(3)) and _SSN_CONTEXT.search(before(text, m.start(), 30)):
                 out.append(self.finding(m.start(), m.end(), "us_ssn", 0.85, ctx))
         return out
 
 
 _VERSION_CONTEXT = re.compile(r"(?:\bv|\bversion|\bver\.?|\brelease|\bbuild|\bfirmware|==|>=|<=|~=|@)\s*$")
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 
 
 class IpAddressDetector(BaseDetector):
@@ -315,13 +353,18 @@ class IpAddressDetector(BaseDetector):
     severity = "low"
     version = "1"
 
-    _v4 = re.compile(rf"(?<![\w.\-]){_OCTET}(?:\.{_OCTET}){{3}}(?![\w\-]|\.\d)")
+    _v4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w\-]|\.\d)")
     _v6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|\d{1,3}(?:\.\d{1,3}){3})(?:%\w+)?(?![\w:])")
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
-        if "." in text:
+        if text.count(".") >= 3:
             for m in self._v4.finditer(text):
+                if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_.-"):
+                    continue
+                octets = m.group(0).split(".")
+                if any(int(o) > 255 or (len(o) > 1 and o[0] == "0") for o in octets):
+                    continue
                 if _VERSION_CONTEXT.search(before(text, m.start(), 12)):
                     continue
                 addr = ipaddress.IPv4Address(m.group(0))

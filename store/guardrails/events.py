@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
 from store.guardrails.model import Finding
@@ -35,8 +35,15 @@ def to_utc(value: datetime | float | int | str | None, default: datetime | None 
         return dt.astimezone(timezone.utc)
     if isinstance(value, bool):
         raise ValueError("not a time")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
+    if isinstance(value, int):
+        # integer epochs keep their precision: scale with integer arithmetic
+        for unit in (10**9, 10**6, 10**3):
+            if value > unit * 10**8:
+                micros = value * 10**6 // unit
+                return datetime.fromtimestamp(micros // 10**6, tz=timezone.utc) + timedelta(microseconds=micros % 10**6)
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    if isinstance(value, float):
+        seconds = value
         for scale in (1e9, 1e6, 1e3):  # ns, µs, ms epochs
             if seconds > scale * 1e8:
                 seconds /= scale

@@ -218,9 +218,10 @@ class CreditCardDetector(BaseDetector):
             raw = m.group(0)
             if " " in raw or "-" in raw:
                 seps = set(re.findall(r"[ \-]", raw))
-                groups = re.split(r"[ \-]", raw)
+                lengths = tuple(len(g) for g in re.split(r"[ \-]", raw))
                 # cards are written 4-4-4-4(-3), Amex 4-6-5, Diners 4-6-4
-                if len(seps) > 1 or not all(1 <= len(g) <= 6 for g in groups) or len(groups[0]) != 4:
+                fours = all(n == 4 for n in lengths[:-1]) and 1 <= lengths[-1] <= 4
+                if len(seps) > 1 or not (fours or lengths in ((4, 6, 5), (4, 6, 4))):
                     continue
             digits = raw.replace(" ", "").replace("-", "")
             if len(set(digits)) < 2 or not luhn_ok(digits):

@@ -176,3 +176,14 @@ def merge_trace_versions(versions: list[PromptVersion], trace_versions: Iterable
             index[seen.version] = len(merged)
             merged.append(PromptVersion(seen.version, None, ("trace",), (), tuple(seen.examples), seen.count))
     return merged
+
+
+def text_at_revision(path: Path, rev: str) -> str | None:
+    """The file's content at a git revision (any rev git understands), or None."""
+    path = Path(path).resolve()
+    root = repo_root(path)
+    if root is None:
+        return None
+    relative = path.relative_to(root.resolve()).as_posix()
+    out = _git(root, "show", f"{rev}:{relative}")
+    return out.decode("utf-8-sig", "replace") if out is not None else None

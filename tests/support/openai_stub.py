@@ -38,7 +38,6 @@ import asyncio
 import hashlib
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -46,6 +45,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
+from tests.support.asgi_server import BackgroundServer, lifespan, read_body, send_bytes
 
 Reply = str | Callable[[dict[str, Any]], str]
 
@@ -227,27 +228,17 @@ class _App:
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await lifespan(receive, send)
+            return
         path = scope["path"].rstrip("/")
         if scope["method"] == "GET" and path.endswith("/models"):
             data = [{"id": m, "object": "model", "owned_by": "stub"} for m in KNOWN_MODELS + sorted(self.stub.scripts)]
-            await self._send_json(send, 200, json.dumps({"object": "list", "data": data}).encode())
+            await send_bytes(send, 200, json.dumps({"object": "list", "data": data}).encode())
             return
         if scope["method"] != "POST" or not path.endswith("/chat/completions"):
-            await self._send_json(send, 404, _error_body(f"no route {path}", "invalid_request_error", None))
+            await send_bytes(send, 404, _error_body(f"no route {path}", "invalid_request_error", None))
             return
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive)
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         body = json.loads(raw or b"{}")
         model = headers.get("x-stub-behaviour") or str(body.get("model", ""))
@@ -263,16 +254,16 @@ class _App:
         error = _error_for(model, nth, self.stub)
         if error is not None:
             status, payload, extra = error
-            await self._send_json(send, status, payload, extra)
+            await send_bytes(send, status, payload, extra)
             return
         stream = bool(body.get("stream"))
         if model == "malformed":
             payload = b"data: {not json\n\n" if stream else b"{not json"
-            await self._send_json(send, 200, payload, content_type=b"text/event-stream" if stream else None)
+            await send_bytes(send, 200, payload, content_type=b"text/event-stream" if stream else b"application/json")
             return
         completion = _completion(body, model, self.stub._reply_text(model, body))
         if not stream:
-            await self._send_json(send, 200, json.dumps(completion).encode())
+            await send_bytes(send, 200, json.dumps(completion).encode())
             return
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         await send(
@@ -291,44 +282,17 @@ class _App:
                 raise ConnectionAbortedError("stub: disconnect behaviour")
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
 
-    @staticmethod
-    async def _send_json(
-        send: Callable,
-        status: int,
-        payload: bytes,
-        extra: list[tuple[bytes, bytes]] | None = None,
-        content_type: bytes | None = None,
-    ) -> None:
-        headers = [(b"content-type", content_type or b"application/json"), (b"content-length", str(len(payload)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
-        await send({"type": "http.response.body", "body": payload})
-
 
 class RunningStub:
     """The server thread; ``stop()`` shuts it down."""
 
     def __init__(self) -> None:
-        import uvicorn
-
         self.stub = OpenAIStub()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        self.stub.base_url = f"http://127.0.0.1:{port}/v1"
-        config = uvicorn.Config(_App(self.stub), log_level="critical", access_log=False, lifespan="on", timeout_keep_alive=30)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="openai-stub")
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("openai stub did not start")
-            time.sleep(0.01)
+        self._server = BackgroundServer(_App(self.stub))
+        self.stub.base_url = f"http://127.0.0.1:{self._server.port}/v1"
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
+        self._server.stop()
 
 
 def start_openai_stub() -> RunningStub:

@@ -116,7 +116,7 @@ class PhoneDetector(BaseDetector):
     version = "1"
 
     _candidate = re.compile(
-        r"[+(\d][\d()\-. ]{5,24}\d\)?(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?![\w@/]|[.,]\d|[\-:]\d)"
+        r"[+(0-9][0-9()\-. ]{5,24}[0-9]\)?(?:\s?(?:x|ext\.?|extension)\s?[0-9]{1,5})?(?![\w@/]|[.,][0-9]|[\-:][0-9])"
     )
     _ext = re.compile(r"\s?(?:x|ext\.?|extension)\s?\d{1,5}$")
 
@@ -208,7 +208,7 @@ class CreditCardDetector(BaseDetector):
     severity = "high"
     version = "1"
 
-    _candidate = re.compile(r"\d(?:[ \-]?\d){11,18}(?![\w]|[.\-]\d)")
+    _candidate = re.compile(r"[0-9](?:[ \-]?[0-9]){11,18}(?![\w]|[.\-][0-9])")
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
@@ -268,7 +268,7 @@ class IbanDetector(BaseDetector):
 
     # starts at the check digits (digits are rarer than letters); the two
     # letters before them are checked in Python
-    _candidate = re.compile(r"\d{2}(?:[ ]?[A-Za-z0-9]){11,30}")
+    _candidate = re.compile(r"[0-9]{2}(?:[ ]?[A-Za-z0-9]){11,30}")
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
@@ -319,19 +319,20 @@ class SsnDetector(BaseDetector):
     severity = "high"
     version = "1"
 
-    _grouped = re.compile(r"(\d{3})([\- ])(\d{2})\2(\d{4})(?![\w\-]|\.\d)")
-    _bare = re.compile(r"(\d{3})(\d{2})(\d{4})(?![\w\-]|\.\d)")
+    # ASCII digits and no backreference: both keep the regex engine's fast scan
+    _grouped = re.compile(r"([0-9]{3})(?:-([0-9]{2})-| ([0-9]{2}) )([0-9]{4})(?![\w\-]|\.[0-9])")
+    _bare = re.compile(r"([0-9]{3})([0-9]{2})([0-9]{4})(?![\w\-]|\.[0-9])")
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
         for m in self._grouped.finditer(text):
             if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_-."):
                 continue
-            if ssn_valid(m.group(1), m.group(3), m.group(4)):
+            if ssn_valid(m.group(1), m.group(2) or m.group(3), m.group(4)):
                 context = bool(_SSN_CONTEXT.search(before(text, m.start(), 40)))
                 out.append(self.finding(m.start(), m.end(), "us_ssn", 0.95 if context else 0.8, ctx))
         lowered = text.lower()
-        if not any(cue in lowered for cue in ("ssn", "social sec", "ss#", "ss no", "taxpayer", "tin")):
+        if not any(cue in lowered for cue in ("ssn", "social sec", "ss#", "ss no", "taxpayer", " tin")):
             return out
         for m in self._bare.finditer(text):
             if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_-."):
@@ -354,8 +355,10 @@ class IpAddressDetector(BaseDetector):
     severity = "low"
     version = "1"
 
-    _v4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w\-]|\.\d)")
-    _v6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|\d{1,3}(?:\.\d{1,3}){3})(?:%\w+)?(?![\w:])")
+    _v4 = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![\w\-]|\.[0-9])")
+    # IPv6: find ':hex:' anchors (a fast scan), then widen to the whole token
+    _v6_anchor = re.compile(r":[0-9A-Fa-f]{0,4}:")
+    _v6_chars = frozenset("0123456789abcdefABCDEF:.")
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
@@ -369,10 +372,10 @@ class IpAddressDetector(BaseDetector):
                 if _VERSION_CONTEXT.search(before(text, m.start(), 12)):
                     continue
                 addr = ipaddress.IPv4Address(m.group(0))
-                out.append(self._ip(m, addr, ctx))
+                out.append(self._ip(m.start(), m.end(), addr, ctx))
         if "::" in text or text.count(":") >= 5:
-            for m in self._v6.finditer(text):
-                candidate = m.group(0).split("%", 1)[0]
+            for start, end in self._v6_tokens(text):
+                candidate = text[start:end]
                 groups = [g for g in candidate.split(":") if g]
                 if len(groups) < 2 or not any(c.isdigit() for c in candidate):
                     continue
@@ -382,14 +385,34 @@ class IpAddressDetector(BaseDetector):
                     addr6 = ipaddress.IPv6Address(candidate)
                 except ValueError:
                     continue
-                out.append(self._ip(m, addr6, ctx))
+                out.append(self._ip(start, end, addr6, ctx))
         return out
 
-    def _ip(self, m: re.Match[str], addr: ipaddress.IPv4Address | ipaddress.IPv6Address, ctx: DetectionContext) -> Finding:
+    def _v6_tokens(self, text: str) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        pos = 0
+        while True:
+            m = self._v6_anchor.search(text, pos)
+            if not m:
+                return spans
+            start, end = m.start(), m.end()
+            while start > 0 and text[start - 1] in self._v6_chars:
+                start -= 1
+            while end < len(text) and text[end] in self._v6_chars:
+                end += 1
+            while end > start and text[end - 1] == ".":
+                end -= 1  # a sentence's full stop
+            if not (start and (text[start - 1].isalnum() or text[start - 1] == "_")) and not (
+                end < len(text) and (text[end].isalnum() or text[end] == "_")
+            ):
+                spans.append((start, end))
+            pos = max(end, m.end())
+
+    def _ip(self, start: int, end: int, addr: ipaddress.IPv4Address | ipaddress.IPv6Address, ctx: DetectionContext) -> Finding:
         public = addr.is_global
         return self.finding(
-            m.start(),
-            m.end(),
+            start,
+            end,
             "ip_address",
             0.9 if public else 0.6,
             ctx,

@@ -72,6 +72,7 @@ class Settings:
     langfuse_public_key: str | None = None
     langfuse_secret_key: str | None = None
     runaway_llm_calls: int = 25
+    trace_budget_usd: float = 0.5  # traces costing more are flagged "over budget" in the list
     pricing: dict[str, Any] = field(default_factory=dict)
     guardrails: dict[str, Any] = field(default_factory=dict)
     health: dict[str, Any] = field(default_factory=dict)
@@ -116,6 +117,7 @@ _SCALARS = {
     "prompts_dir": lambda v: Path(str(v)).expanduser(),
     "retention_days": int,
     "runaway_llm_calls": int,
+    "trace_budget_usd": float,
 }
 _SECTIONS = ("pricing", "guardrails", "health", "budgets", "alerts", "keymap")
 

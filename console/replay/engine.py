@@ -43,6 +43,7 @@ from console.replay.usage import CostCalculator, Usage
 TokenCallback = Callable[[str], Any] | Callable[[str], Awaitable[Any]]
 # Sent as the key to endpoints that need none (the OpenAI SDK refuses an empty one).
 NO_KEY_PLACEHOLDER = "no-key"
+KEY_MISS_TTL_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,11 @@ class ReplayEngine:
         self.costs = CostCalculator(pricer)
         self.key_resolver = key_resolver
         self.run_id = run_id or uuid.uuid4().hex[:16]
-        self._keys: dict[str, KeyLookup] = {}
+        self._keys: dict[str, tuple[KeyLookup, float]] = {}
+
+    def forget_keys(self) -> None:
+        """Look keys up again on the next call (after ``keys set``/``delete``)."""
+        self._keys.clear()
 
     async def warm_up(self) -> None:
         """Import LiteLLM in a thread (seconds), so the first replay does not stall a UI."""
@@ -309,11 +314,14 @@ class ReplayEngine:
                 provider = None
         if provider is None or provider in KEYLESS:
             return None, None
-        lookup = self._keys.get(provider)
-        if lookup is None:
+        cached = self._keys.get(provider)
+        if cached is not None and (cached[0].found or time.monotonic() - cached[1] < KEY_MISS_TTL_S):
+            lookup = cached[0]
+        else:
+            # A keyring read costs ~0.5 ms: found keys are kept; a miss is asked again
+            # after a while, so a key stored meanwhile (`keys set`) is picked up.
             lookup = self.key_resolver(provider)
-            if lookup.found:
-                self._keys[provider] = lookup  # keyring reads cost milliseconds; found keys are kept
+            self._keys[provider] = (lookup, time.monotonic())
         if lookup.found:
             return lookup.key, None
         if provider == ENDPOINT_PROVIDER:

@@ -135,7 +135,14 @@ def replay_attributes(result: Any, request: Any, run_id: str) -> dict[str, Any]:
 class ReplayRecorder:
     """Sends replay calls (OTLP/HTTP) and scores (JSON) to the collector."""
 
-    def __init__(self, collector_url: str = DEFAULT_COLLECTOR_URL, *, scores_url: str | None = None, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        collector_url: str = DEFAULT_COLLECTOR_URL,
+        *,
+        scores_url: str | None = None,
+        token: str | None = None,
+        timeout_s: float = 5.0,
+    ) -> None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
@@ -144,6 +151,8 @@ class ReplayRecorder:
         self.collector_url = collector_url
         self.scores_url = scores_url or scores_url_for(collector_url)
         self.timeout_s = timeout_s
+        # The collector's bearer token (LLMOPS_TOKEN), when it requires one.
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.failures = 0
         self.last_error: str | None = None
         self._lock = threading.Lock()
@@ -163,7 +172,9 @@ class ReplayRecorder:
 
         # A provider of our own, not the global one: the app's tracing stays untouched.
         self._provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
-        self._provider.add_span_processor(BatchSpanProcessor(_CountingExporter(endpoint=collector_url, timeout=timeout_s), schedule_delay_millis=200))
+        self._provider.add_span_processor(BatchSpanProcessor(
+                _CountingExporter(endpoint=collector_url, headers=self._headers, timeout=timeout_s), schedule_delay_millis=200
+            ))
         self._tracer = self._provider.get_tracer("llmops-console.replay")
 
     def _failed(self, message: str) -> None:
@@ -205,7 +216,7 @@ class ReplayRecorder:
 
         body = {"scores": [asdict(s) for s in scores]}
         try:
-            async with httpx.AsyncClient(timeout=self.timeout_s) as client:
+            async with httpx.AsyncClient(timeout=self.timeout_s, headers=self._headers) as client:
                 response = await client.post(self.scores_url, json=body)
             if response.status_code >= 300:
                 self._failed(f"{self.scores_url} answered {response.status_code}")

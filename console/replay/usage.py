@@ -77,7 +77,7 @@ class CostCalculator:
                 )
                 return priced.cost_usd, priced.source
             except Exception:
-                pass
+                self._pricer = None  # broken once, broken always: do not pay for the failure on every call
         return self._litellm_cost(model, usage)
 
     def _litellm_cost(self, model: str, usage: Usage) -> tuple[float | None, str]:

@@ -51,8 +51,10 @@ class StoreReader:
         self._con.execute(f"SET memory_limit = '{memory_limit}'")
         self._con.execute("SET parquet_metadata_cache = true")
         for name, schema in TABLES.items():
-            # typed empty tables stand in when no segment exists yet
-            self._con.register(f"_empty_{name}", pa.Table.from_batches([], schema=schema))
+            # typed empty tables stand in when no segment exists yet (real tables, so
+            # that every thread's cursor sees them)
+            empty = pa.Table.from_batches([], schema=schema)  # noqa: F841 (read by the SQL below)
+            self._con.execute(f"CREATE TABLE _empty_{name} AS SELECT * FROM empty")
         self._local = threading.local()
 
     # -- manifest and files ----------------------------------------------------------------

@@ -1,0 +1,156 @@
+"""The console app: one mode per pane, a status bar fed by a sampler, themes and
+keymap from config."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from console.pane_commands import PaneCommands
+from console.messages import StatusSampled
+from console.screens.placeholder import PlaceholderPane
+from console.screens.traces import TracesScreen
+from console.services.collector_link import CollectorLink
+from console.services.store import StoreService
+from store.config import Settings
+from themes import DEFAULT_DARK, DEFAULT_LIGHT, builtin_themes, user_themes
+
+STATUS_SECONDS = 2.0
+
+
+class PromptsPane(PlaceholderPane):
+    PANE = "prompts"
+    WHAT = "Versioned prompt editing and A/B replay of real traces."
+
+
+class CostsPane(PlaceholderPane):
+    PANE = "costs"
+    WHAT = "Cost explorer: group by model, user, tag…, budgets, alerts and CSV export."
+
+
+class GuardrailsPane(PlaceholderPane):
+    PANE = "guardrails"
+    WHAT = "One event log for every guardrail check: PII, secrets, injection, output checks."
+
+
+class HealthPane(PlaceholderPane):
+    PANE = "health"
+    WHAT = "GPU and vLLM server health, live and with history."
+
+
+PANES: dict[str, type[Screen]] = {
+    "traces": TracesScreen,
+    "prompts": PromptsPane,
+    "costs": CostsPane,
+    "guardrails": GuardrailsPane,
+    "health": HealthPane,
+}
+
+
+class ConsoleApp(App):
+    TITLE = "llmops-console"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    MODES = dict(PANES)
+    DEFAULT_MODE = "traces"
+    COMMANDS = App.COMMANDS | {PaneCommands}
+    BINDINGS = [
+        Binding("1", "switch_mode('traces')", "Traces", id="app.traces", tooltip="Traces pane"),
+        Binding("2", "switch_mode('prompts')", "Prompts", id="app.prompts", tooltip="Prompts and replay"),
+        Binding("3", "switch_mode('costs')", "Costs", id="app.costs", tooltip="Cost explorer"),
+        Binding("4", "switch_mode('guardrails')", "Guards", id="app.guardrails", tooltip="Guardrail events"),
+        Binding("5", "switch_mode('health')", "Health", id="app.health", tooltip="GPU and vLLM health"),
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="Keys of this pane"),
+        Binding("ctrl+t", "toggle_theme", "Theme", show=False, id="app.theme", tooltip="Dark or light theme"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit the console", priority=True),
+    ]
+
+    status: reactive[StatusSampled | None] = reactive(None)
+
+    def __init__(self, settings: Settings, link: CollectorLink | None = None,
+                 store: StoreService | None = None, sample_status: bool = True):
+        super().__init__()
+        self.settings = settings
+        self.link = link or CollectorLink(settings, mode="unavailable", label="collector: not connected")
+        self.store = store or StoreService(settings)
+        self.sample_status = sample_status
+        for theme in builtin_themes() + user_themes(Path(settings.store).parent / "themes"):
+            self.register_theme(theme)
+        self.theme = settings.theme if settings.theme in self.available_themes else DEFAULT_DARK
+
+    def on_mount(self) -> None:
+        if self.settings.keymap:
+            self.set_keymap(dict(self.settings.keymap))
+        self.status = StatusSampled(self.link.label, self.link.mode != "unavailable")
+        if self.sample_status:
+            self.sample()
+            self.set_interval(STATUS_SECONDS, self.sample)
+
+    # -- status sampling (kept apart from drawing) -------------------------------------
+    @work(exclusive=True, group="status", exit_on_error=False, description="sample status")
+    async def sample(self) -> None:
+        async with httpx.AsyncClient() as client:
+            stats = await self.link.stats(client)
+        try:
+            today = await asyncio.to_thread(self.store.today)
+            cost, hits, size = today.cost_usd, today.guardrail_hits, today.store_bytes
+        except Exception:
+            cost = hits = size = None
+        ok = self.link.mode != "unavailable" and stats is not None
+        label = self.link.label if ok or self.link.mode == "unavailable" else f"{self.link.label} (not answering)"
+        self.post_message(StatusSampled(label, ok, stats.get("spans_per_s") if stats else None, size, cost, hits,
+                                        extra=stats or {}))
+
+    @on(StatusSampled)
+    def status_sampled(self, msg: StatusSampled) -> None:
+        self.status = msg
+
+    # -- actions -------------------------------------------------------------------------
+    def action_help(self) -> None:
+        from console.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = DEFAULT_LIGHT if self.theme == DEFAULT_DARK else DEFAULT_DARK
+
+    def get_system_commands(self, screen: Screen) -> Any:
+        yield from super().get_system_commands(screen)
+        for mode in PANES:
+            yield SystemCommand(f"go: {mode}", f"Switch to the {mode} pane",
+                                lambda m=mode: self.switch_mode(m))
+
+    def open_prompt(self, prompt_id: str, trace_id: str | None = None) -> None:
+        self.switch_mode("prompts")
+        handler = getattr(self.screen, "open_prompt", None)
+        if handler:
+            handler(prompt_id, trace_id)
+        else:
+            self.notify(f"prompt {prompt_id}: the prompts pane is not built yet", markup=False)
+
+    def open_replay(self, trace_id: str, span_id: str | None) -> None:
+        self.switch_mode("prompts")
+        handler = getattr(self.screen, "open_replay", None)
+        if handler:
+            handler(trace_id, span_id)
+        else:
+            self.notify("replay: the prompts pane is not built yet", markup=False)
+
+
+def run_app(settings: Settings) -> int:
+    link = CollectorLink(settings).connect()
+    try:
+        app = ConsoleApp(settings, link)
+        app.run()
+    finally:
+        link.stop()
+    return 0

@@ -1,0 +1,1 @@
+"""One screen per pane; each has a sibling .tcss whose rules start with the screen's type."""

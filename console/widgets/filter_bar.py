@@ -1,0 +1,51 @@
+"""The filter input with its error line; parses as you type."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from store.query.filters import FilterError, TraceFilter, parse
+
+PLACEHOLDER = 'filter: model:gpt-4o* status:error user:alice cost>0.01 latency>2s tag:prod since:1h "text"'
+
+
+class FilterBar(Vertical):
+    class Changed(Message):
+        def __init__(self, query: str, parsed: TraceFilter):
+            super().__init__()
+            self.query = query
+            self.parsed = parsed
+
+    class Submitted(Message):
+        pass
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder=PLACEHOLDER, id="filter-input")
+        yield Static("", id="filter-error")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        err = self.query_one("#filter-error", Static)
+        try:
+            parsed = parse(event.value)
+        except FilterError as e:
+            err.update(f"⚠ {e}")
+            err.display = True
+            return
+        err.update("")
+        err.display = False
+        self.post_message(self.Changed(event.value, parsed))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(self.Submitted())
+
+    def focus_input(self) -> None:
+        self.query_one(Input).focus()
+
+    @property
+    def value(self) -> str:
+        return self.query_one(Input).value

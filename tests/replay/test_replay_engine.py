@@ -187,3 +187,16 @@ async def test_cancelling_a_replay_closes_the_call(openai_stub):
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_key_lookups_are_cached_and_can_be_forgotten(openai_stub):
+    from console.replay import keys
+
+    engine = ReplayEngine(api_base=openai_stub.base_url)
+    request = RecordedRequest(messages=[{"role": "user", "content": "x"}], model="echo")
+    await engine.run(request)
+    keys.set_key("hosted_vllm", "stored-later")
+    await engine.run(request)  # a miss is remembered for a while (keyring reads are slow)
+    engine.forget_keys()
+    await engine.run(request)
+    assert [c.headers["authorization"] for c in openai_stub.calls] == ["Bearer no-key", "Bearer no-key", "Bearer stored-later"]

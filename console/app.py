@@ -17,7 +17,10 @@ from textual.screen import Screen
 
 from console.pane_commands import PaneCommands
 from console.messages import StatusSampled
-from console.screens.placeholder import PlaceholderPane
+from console.screens.costs import CostsScreen
+from console.screens.guardrails import GuardrailsScreen
+from console.screens.health import HealthScreen
+from console.screens.prompts import PromptsScreen
 from console.screens.traces import TracesScreen
 from console.services.collector_link import CollectorLink
 from console.services.store import StoreService
@@ -27,32 +30,12 @@ from themes import DEFAULT_DARK, DEFAULT_LIGHT, builtin_themes, user_themes
 STATUS_SECONDS = 2.0
 
 
-class PromptsPane(PlaceholderPane):
-    PANE = "prompts"
-    WHAT = "Versioned prompt editing and A/B replay of real traces."
-
-
-class CostsPane(PlaceholderPane):
-    PANE = "costs"
-    WHAT = "Cost explorer: group by model, user, tag…, budgets, alerts and CSV export."
-
-
-class GuardrailsPane(PlaceholderPane):
-    PANE = "guardrails"
-    WHAT = "One event log for every guardrail check: PII, secrets, injection, output checks."
-
-
-class HealthPane(PlaceholderPane):
-    PANE = "health"
-    WHAT = "GPU and vLLM server health, live and with history."
-
-
 PANES: dict[str, type[Screen]] = {
     "traces": TracesScreen,
-    "prompts": PromptsPane,
-    "costs": CostsPane,
-    "guardrails": GuardrailsPane,
-    "health": HealthPane,
+    "prompts": PromptsScreen,
+    "costs": CostsScreen,
+    "guardrails": GuardrailsScreen,
+    "health": HealthScreen,
 }
 
 
@@ -107,7 +90,7 @@ class ConsoleApp(App):
         ok = self.link.mode != "unavailable" and stats is not None
         label = self.link.label if ok or self.link.mode == "unavailable" else f"{self.link.label} (not answering)"
         self.post_message(StatusSampled(label, ok, stats.get("spans_per_s") if stats else None, size, cost, hits,
-                                        extra=stats or {}))
+                                        alerts_firing=(stats or {}).get("alerts_firing", 0), extra=stats or {}))
 
     @on(StatusSampled)
     def status_sampled(self, msg: StatusSampled) -> None:

@@ -64,9 +64,19 @@ def collect(ctx: click.Context, store: str | None, listen: str | None, workers: 
 
 
 def _register_commands() -> None:
-    from console.commands import traces
+    """Each command lives in console/commands/<name>.py and exposes one click command."""
+    import importlib
 
-    main.add_command(traces.traces)
+    for module, attr in (("traces", "traces"), ("demo", "demo"), ("costs", "costs"), ("export", "export"),
+                         ("guardrails", "guardrails"), ("health", "health"), ("keys", "keys"),
+                         ("replay", "replay")):
+        try:
+            mod = importlib.import_module(f"console.commands.{module}")
+        except ModuleNotFoundError as e:
+            if e.name != f"console.commands.{module}":
+                raise
+            continue  # a command whose module is not there yet
+        main.add_command(getattr(mod, attr))
 
 
 _register_commands()

@@ -125,6 +125,8 @@ def run_ci(
     tolerance: float = 0.0,
     span_loader: SpanLoader | None = None,
     collector_url: str | None = None,
+    collector_token: str | None = None,
+    pricer: Any = None,
     engine: ReplayEngine | None = None,
     echo: Callable[[str], Any] = print,
 ) -> int:
@@ -138,8 +140,8 @@ def run_ci(
         echo(f"error: {exc}")
         return EXIT_CANNOT_RUN
 
-    recorder = ReplayRecorder(collector_url) if collector_url else None
-    engine = engine or ReplayEngine(api_base=api_base, recorder=recorder)
+    recorder = ReplayRecorder(collector_url, token=collector_token) if collector_url else None
+    engine = engine or ReplayEngine(api_base=api_base, recorder=recorder, pricer=pricer)
     judge = Judge(engine, judge_model, rubric, api_base=judge_api_base, threshold=judge_threshold, sample=judge_sample) if judge_model else None
     runner = BatchRunner(engine, concurrency=concurrency, judge=judge)
     items = [BatchItem.from_case(case) for case in cases]

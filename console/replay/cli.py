@@ -60,6 +60,20 @@ def keys_delete(provider: str) -> None:
     click.echo(f"Deleted the {provider} key." if deleted else f"No stored key for {provider}.")
 
 
+def _configured_pricing_and_token() -> tuple[object | None, str | None]:
+    """The user's price overrides and collector token from the config file, when it loads.
+    A config problem is not a reason to fail a CI run: it falls back to the bundled prices."""
+    try:
+        from store.config import load
+        from store.pricing import PricingConfig
+
+        settings = load()
+        return PricingConfig.from_dict(settings.pricing).pricer(), settings.token
+    except Exception as exc:
+        click.echo(f"note: using default prices ({type(exc).__name__}: {exc})", err=True)
+        return None, None
+
+
 def _fraction(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     if value is not None and not 0 <= value <= 1:
         raise click.BadParameter("must be between 0 and 1")
@@ -100,6 +114,8 @@ def replay(
     """Replay a prompt over a dataset and gate it: exit 0 pass, 1 gate failed, 2 could not run."""
     from console.replay.ci import run_ci
 
+    pricer, token = _configured_pricing_and_token()
+
     code = run_ci(
         prompt_path,
         dataset_path,
@@ -115,6 +131,8 @@ def replay(
         rubric=rubric,
         tolerance=tolerance,
         collector_url=collector_url,
+        collector_token=token,
+        pricer=pricer,
         echo=click.echo,
     )
     sys.exit(code)

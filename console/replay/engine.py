@@ -82,6 +82,7 @@ class ReplayResult:
     cost_source: str | None = None
     prompt_id: str | None = None
     prompt_version: str | None = None
+    variables: dict[str, Any] | None = None  # the template variables the request was rendered with
     started_at_ns: int | None = None  # wall clock, for recording
     trace_id: str | None = None  # of this call's replay trace, once recorded
     span_id: str | None = None
@@ -110,6 +111,7 @@ class ReplayResult:
             from_recording=True,
             prompt_id=request.prompt_id,
             prompt_version=request.prompt_version,
+            variables=request.prompt_vars,
             trace_id=request.trace_id,
             span_id=request.span_id,
         )
@@ -132,6 +134,7 @@ class ReplayResult:
             params=plan.params if plan else {},
             prompt_id=plan.prompt_id if plan else None,
             prompt_version=plan.prompt_version if plan else None,
+            variables=plan.variables if plan else None,
         )
 
 
@@ -415,6 +418,7 @@ class ReplayEngine:
             cost_source=cost_source,
             prompt_id=plan.prompt_id,
             prompt_version=plan.prompt_version,
+            variables=plan.variables,
             started_at_ns=started_wall,
         )
 

@@ -129,6 +129,8 @@ def replay_attributes(result: Any, request: Any, run_id: str) -> dict[str, Any]:
         "prompt.version": result.prompt_version,
     }
     attributes.update({k: v for k, v in optional.items() if v})
+    if result.variables is not None:
+        attributes["prompt.variables"] = json.dumps(result.variables, ensure_ascii=False, default=str)
     return attributes
 
 
@@ -143,11 +145,6 @@ class ReplayRecorder:
         token: str | None = None,
         timeout_s: float = 5.0,
     ) -> None:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
-
         self.collector_url = collector_url
         self.scores_url = scores_url or scores_url_for(collector_url)
         self.timeout_s = timeout_s
@@ -156,7 +153,25 @@ class ReplayRecorder:
         self.failures = 0
         self.last_error: str | None = None
         self._lock = threading.Lock()
-        recorder = self
+        self._tracer: Any = None
+        self._provider: Any = None
+        try:
+            self._start_exporter()
+        except ImportError as exc:  # the SDK is a test extra today; without it, recording is off
+            missing = exc.name or str(exc)
+            self.last_error = f"recording is off: {missing} is not installed (needs opentelemetry-sdk and opentelemetry-exporter-otlp-proto-http)"
+
+    @property
+    def enabled(self) -> bool:
+        return self._tracer is not None
+
+    def _start_exporter(self) -> None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
+
+        recorder, collector_url = self, self.collector_url
 
         class _CountingExporter(OTLPSpanExporter):
             def export(self, spans: Any) -> Any:
@@ -172,9 +187,8 @@ class ReplayRecorder:
 
         # A provider of our own, not the global one: the app's tracing stays untouched.
         self._provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
-        self._provider.add_span_processor(BatchSpanProcessor(
-                _CountingExporter(endpoint=collector_url, headers=self._headers, timeout=timeout_s), schedule_delay_millis=200
-            ))
+        exporter = _CountingExporter(endpoint=collector_url, headers=self._headers, timeout=self.timeout_s)
+        self._provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=200))
         self._tracer = self._provider.get_tracer("llmops-console.replay")
 
     def _failed(self, message: str) -> None:
@@ -184,6 +198,8 @@ class ReplayRecorder:
 
     def record(self, result: Any, *, request: Any, run_id: str) -> tuple[str, str] | None:
         """Queue one replay call as a trace; returns its (trace_id, span_id) in hex."""
+        if self._tracer is None:
+            return None
         from opentelemetry import context
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -227,12 +243,16 @@ class ReplayRecorder:
             return False
 
     def flush(self, timeout_s: float = 5.0) -> bool:
+        if self._provider is None:
+            return False
         try:
             return bool(self._provider.force_flush(int(timeout_s * 1000)))
         except Exception:
             return False
 
     def shutdown(self) -> None:
+        if self._provider is None:
+            return
         try:
             self._provider.shutdown()
         except Exception:

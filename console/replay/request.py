@@ -29,7 +29,7 @@ from typing import Any
 from store.prompts import MissingVariables, Prompt, PromptMatcher
 from store.prompts import render as render_prompt
 
-from console.replay.providers import api_base_for_server, route
+from console.replay.providers import ENDPOINT_PROVIDER, api_base_for_server, normalize_provider, route, split_model
 from console.replay.usage import Usage
 
 # Request parameters passed on to the provider; anything else in request_params is dropped.
@@ -230,6 +230,16 @@ def _rerender(request: RecordedRequest, variant: Variant, registry: Any) -> tupl
     return messages, variables
 
 
+def _recorded_endpoint(request: RecordedRequest) -> str | None:
+    """The recorded server, for an OpenAI-compatible call only: an address read from a
+    trace never receives a cloud provider's key (see ``providers``)."""
+    prefix, _bare = split_model(request.model or "")
+    provider = normalize_provider(request.provider)
+    if prefix not in (None, "openai", "hosted_vllm", "vllm") or provider not in (None, "openai", ENDPOINT_PROVIDER):
+        return None
+    return api_base_for_server(request.server_address)
+
+
 def plan_call(request: RecordedRequest, variant: Variant, *, api_base: str | None = None, registry: Any = None) -> CallPlan:
     """Apply ``variant`` to ``request``. ``api_base`` is the engine-wide endpoint
     (``--api-base``); a variant's own wins. With neither, a request to a self-hosted
@@ -258,7 +268,7 @@ def plan_call(request: RecordedRequest, variant: Variant, *, api_base: str | Non
             params[key] = value
 
     same_model = model == request.model
-    endpoint = variant.api_base or api_base or (api_base_for_server(request.server_address) if same_model else None)
+    endpoint = variant.api_base or api_base or (_recorded_endpoint(request) if same_model else None)
     resolved = route(model, request.provider if same_model else None, endpoint)
     return CallPlan(
         model=resolved.model,

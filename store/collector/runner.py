@@ -58,11 +58,20 @@ class Collector:
                                                 guardrails=s.guardrails), n, self._store_events)
         self.app = CollectorApp(self.core, self.pool, self.auth, str(s.store), max_body=s.max_body_mb << 20,
                                 version=VERSION, extra_routes=_extra_routes())
+        from store.collector.jobs.alerting import AlertService
+
+        self.alerts = AlertService(Path(s.store), s.alerts, self._submit_table)
+        self.app.alerts = self.alerts
         self.server: uvicorn.Server | None = None
         self.sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self.address = ""
         self.background: list[Any] = []
+
+    def _submit_table(self, table: str, rows: Any) -> None:
+        """Durable write of rows the collector itself produced (alerts, health samples)."""
+        for batch in rows.to_batches():
+            self.core.submit_batch(table, batch)
 
     def _store_events(self, payload: bytes) -> None:
         self.core.submit_nowait("guardrail_events", payload, 0)

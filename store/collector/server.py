@@ -66,6 +66,7 @@ class CollectorApp:
         self.version = version
         self.started = time.time()
         self.extra_routes = extra_routes or {}
+        self.alerts: Any = None  # the collector's AlertService, when running
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -116,6 +117,7 @@ class CollectorApp:
             "queue_depth": self.core.pending_rows, "decoder_backlog": self.pool.backlog,
             "flushes": s.flushes, "last_flush_ms": round(s.last_flush_ms, 1), "compactions": s.compactions,
             "records": dict(s.records_by_table),
+            "alerts_firing": self.alerts.firing if self.alerts is not None else 0,
         }
 
     async def _read_body(self, headers: dict[str, str], receive: Any, send: Send) -> bytes | None:

@@ -18,8 +18,13 @@ def _assemble(attrs: dict[str, Any], fam: FlatFamily) -> list[dict[str, Any]]:
     return msgs
 
 
-def _nested(attrs: dict[str, Any], fam: FlatFamily) -> list[Any]:
-    return M.unflatten((suffix, to_python(attrs[key])) for suffix, key in fam.nested)
+def _nested(attrs: dict[str, Any], fam: FlatFamily) -> dict[int, Any]:
+    """Nested fields by item index (indices may be sparse: only some messages have tool calls)."""
+    by_index: dict[int, list[tuple[str, Any]]] = {}
+    for suffix, key in fam.nested:
+        idx, _, rest = suffix.partition(".")
+        by_index.setdefault(int(idx), []).append((rest, to_python(attrs[key])))
+    return {i: M.unflatten(pairs) for i, pairs in by_index.items()}
 
 
 def openinference_messages(attrs: dict[str, Any], fam: FlatFamily) -> list[dict[str, Any]]:
@@ -27,7 +32,7 @@ def openinference_messages(attrs: dict[str, Any], fam: FlatFamily) -> list[dict[
     if not fam.nested:
         return M.clean_simple(msgs)
     items = [{"message": m} for m in msgs]
-    for i, extra in enumerate(_nested(attrs, fam)):
+    for i, extra in _nested(attrs, fam).items():
         if i < len(items) and isinstance(extra, dict) and isinstance(extra.get("message"), dict):
             for k, v in extra["message"].items():
                 items[i]["message"].setdefault(k, v)
@@ -36,9 +41,13 @@ def openinference_messages(attrs: dict[str, Any], fam: FlatFamily) -> list[dict[
 
 def openllmetry_messages(attrs: dict[str, Any], fam: FlatFamily) -> list[dict[str, Any]]:
     msgs = _assemble(attrs, fam)
+    for m in msgs:
+        if "refusal" in m:  # OpenLLMetry writes a refusal instead of the content
+            refusal = m.pop("refusal")
+            m.setdefault("content", refusal)
     if not fam.nested:
         return M.clean_simple(msgs)
-    for i, extra in enumerate(_nested(attrs, fam)):
+    for i, extra in _nested(attrs, fam).items():
         if i < len(msgs) and isinstance(extra, dict):
             for k, v in extra.items():
                 msgs[i].setdefault(k, v)
@@ -47,4 +56,4 @@ def openllmetry_messages(attrs: dict[str, Any], fam: FlatFamily) -> list[dict[st
 
 def generic(attrs: dict[str, Any], fam: FlatFamily) -> list[Any]:
     """Families with no message shape (tool definitions) are all nested."""
-    return _nested(attrs, fam)
+    return [item for _, item in sorted(_nested(attrs, fam).items())]

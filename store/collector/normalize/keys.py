@@ -14,8 +14,9 @@ INPUT_TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.
 OUTPUT_TOKENS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion",
                  "llm.usage.completion_tokens")
 TOTAL_TOKENS = ("llm.usage.total_tokens", "llm.token_count.total", "gen_ai.usage.total_tokens")
+# openinference-instrumentation-openai puts OpenAI's cached_tokens (cache reads) in cache_input
 CACHE_READ = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
-              "llm.token_count.prompt_details.cache_read")
+              "llm.token_count.prompt_details.cache_read", "llm.token_count.prompt_details.cache_input")
 CACHE_WRITE = ("gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens",
                "llm.token_count.prompt_details.cache_write")
 REASONING = ("gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens",

@@ -7,8 +7,14 @@ from dataclasses import dataclass, field
 
 from store.collector.normalize import keys as K
 
-_SIMPLE = frozenset(("role", "content", "name", "tool_call_id", "finish_reason"))
+_SIMPLE = frozenset(("role", "content", "name", "tool_call_id", "finish_reason", "refusal"))
 _WRAPPER = {K.OI_INPUT: "message.", K.OI_OUTPUT: "message.", K.OLL_PROMPT: "", K.OLL_COMPLETION: ""}
+# Nested message fields the converters understand; any other key of a message family
+# (Azure's gen_ai.prompt.prompt_filter_results, ...content_filter_results) stays raw.
+_OI_NESTED = ("message.tool_calls.", "message.contents.", "message.function_call")
+_OLL_NESTED = ("tool_calls.", "function_call.")
+_NESTED = {K.OI_INPUT: _OI_NESTED, K.OI_OUTPUT: _OI_NESTED, K.OLL_PROMPT: _OLL_NESTED,
+           K.OLL_COMPLETION: _OLL_NESTED}
 MAX_PLANS = 4096
 _USAGE = frozenset(("input_tokens", "output_tokens", "total_tokens", "cache_read_tokens", "cache_write_tokens",
                     "reasoning_tokens"))
@@ -32,20 +38,26 @@ class Plan:
     has_traceloop_kind: bool
 
 
-def _family(prefix: str, keys: list[str]) -> FlatFamily:
+def _family(prefix: str, keys: list[str], raw: list[str]) -> FlatFamily:
+    """Sorts a family's keys into simple and nested fields; keys that are no item of
+    the family (no index, or a field no converter reads) go to ``raw``."""
     fam = FlatFamily()
     wrapper = _WRAPPER.get(prefix)
+    nested_ok = _NESTED.get(prefix)
     for key in keys:
         suffix = key[len(prefix):]
         idx, _, rest = suffix.partition(".")
-        if wrapper is not None and idx.isdigit() and rest.startswith(wrapper) and rest[len(wrapper):] in _SIMPLE:
+        if not idx.isdigit() or not rest:
+            raw.append(key)
+        elif wrapper is not None and rest.startswith(wrapper) and rest[len(wrapper):] in _SIMPLE:
             i = int(idx)
             fam.simple.append((i, rest[len(wrapper):], key))
             fam.count = max(fam.count, i + 1)
-        else:
+        elif nested_ok is None or rest.startswith(nested_ok):
             fam.nested.append((suffix, key))
-            if idx.isdigit():
-                fam.count = max(fam.count, int(idx) + 1)
+            fam.count = max(fam.count, int(idx) + 1)
+        else:
+            raw.append(key)
     fam.simple.sort()
     fam.nested.sort()
     return fam
@@ -68,8 +80,9 @@ def build_plan(keys: tuple[str, ...]) -> Plan:
                     break
         else:
             raw.append(k)
+    families = {p: _family(p, ks, raw) for p, ks in flat.items()}
     return Plan(mapped=[(f, k) for f, (_, k) in best.items()],
-                families={p: _family(p, ks) for p, ks in flat.items()}, raw=raw,
+                families={p: f for p, f in families.items() if f.count}, raw=raw,
                 param_fields=[f for f in best if f.startswith("param:")],
                 usage_fields=[f for f in best if f in _USAGE],
                 has_langfuse_kind="kind_langfuse" in best, has_traceloop_kind="kind_traceloop" in best)

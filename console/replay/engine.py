@@ -269,7 +269,8 @@ class ReplayEngine:
         variant = variant or Variant.original()
         if variant.use_recorded:
             if not request.has_recording:
-                return ReplayResult.failed(variant.label, ReplayError("no_recording", "This request has no recorded output to compare with.", model=request.model))
+                missing = ReplayError("no_recording", "This request has no recorded output to compare with.", model=request.model)
+                return ReplayResult.failed(variant.label, missing)
             return ReplayResult.from_recording(request, variant.label)
         try:
             plan = plan_call(request, variant, api_base=self.api_base, registry=self.registry)

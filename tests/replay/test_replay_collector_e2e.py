@@ -31,7 +31,7 @@ async def test_a_recorded_replay_is_stored_and_replays_again(openai_stub, collec
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "say the magic words"}]
     request = RecordedRequest(
         messages=messages, model="echo", params={"temperature": 0.3, "max_tokens": 20}, prompt_id="greet", prompt_version="0123456789ab",
-        trace_id="11" * 16, span_id="22" * 8,
+        trace_id="11" * 16, span_id="22" * 8, prompt_vars={"topic": "magic"},
     )  # fmt: skip
     result = await engine.run(request, Variant.original(label="B"))
     assert result.error is None and recorder.flush()
@@ -43,6 +43,7 @@ async def test_a_recorded_replay_is_stored_and_replays_again(openai_stub, collec
     assert (row["input_tokens"], row["output_tokens"]) == (result.usage.input_tokens, result.usage.output_tokens)
     assert [(m["role"], m["content"]) for m in json.loads(row["input_messages"])] == [(m["role"], m["content"]) for m in messages]
     assert json.loads(row["output_messages"])[0]["content"] == "say the magic words"
+    assert json.loads(row["prompt_vars"]) == {"topic": "magic"}
     assert recorder.failures == 0
 
     again = RecordedRequest.from_span(row)

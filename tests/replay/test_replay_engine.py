@@ -200,3 +200,16 @@ async def test_key_lookups_are_cached_and_can_be_forgotten(openai_stub):
     engine.forget_keys()
     await engine.run(request)
     assert [c.headers["authorization"] for c in openai_stub.calls] == ["Bearer no-key", "Bearer no-key", "Bearer stored-later"]
+
+
+def test_a_recorded_server_never_gets_a_cloud_provider_route():
+    from console.replay.request import plan_call
+
+    vllm = plan_call(RecordedRequest.from_span(span_row(server_address="10.1.2.3:8000", provider="openai")), Variant.original())
+    assert (vllm.model, vllm.provider, vllm.api_base) == ("openai/echo", "hosted_vllm", "http://10.1.2.3:8000/v1")
+    cloud = plan_call(RecordedRequest.from_span(span_row(model="claude-x", provider="anthropic", server_address="proxy.corp:443")), Variant.original())
+    assert (cloud.model, cloud.provider, cloud.api_base) == ("anthropic/claude-x", "anthropic", None)
+    openai = plan_call(RecordedRequest.from_span(span_row(model="gpt-4o", server_address="api.openai.com:443")), Variant.original())
+    assert (openai.model, openai.provider, openai.api_base) == ("openai/gpt-4o", "openai", None)
+    moved = plan_call(RecordedRequest.from_span(span_row(server_address="10.1.2.3:8000")), Variant.other_model("gpt-4o-mini"))
+    assert moved.api_base is None  # another model does not go to the recorded server

@@ -86,3 +86,20 @@ async def test_a_collector_that_is_down_never_fails_a_replay(openai_stub, collec
 def test_scores_url_follows_the_traces_url():
     assert scores_url_for("http://127.0.0.1:4318/v1/traces") == "http://127.0.0.1:4318/v1/scores"
     assert scores_url_for("http://host:9000") == "http://host:9000/v1/scores"
+
+
+def test_without_the_sdk_recording_is_off_not_broken(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_sdk(name, *args, **kwargs):
+        if name.startswith("opentelemetry.sdk") or name.startswith("opentelemetry.exporter"):
+            raise ImportError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_sdk)
+    recorder = ReplayRecorder("http://127.0.0.1:9/v1/traces")
+    assert not recorder.enabled and "recording is off" in recorder.last_error
+    assert recorder.record(object(), request=None, run_id="r") is None and recorder.flush() is False
+    recorder.shutdown()

@@ -95,6 +95,7 @@ def _fraction(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write a JSON report here.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write a JUnit XML report here.")
 @click.option("--collector", "collector_url", help="Also send the replays to a collector (OTLP/HTTP traces URL).")
+@click.option("--store", "store_dir", type=click.Path(file_okay=False), envvar="LLMOPS_STORE", help="The trace store, for dataset rows that name a trace_id.")
 def replay(
     prompt_path: str,
     dataset_path: str,
@@ -110,11 +111,17 @@ def replay(
     report_path: str | None,
     junit_path: str | None,
     collector_url: str | None,
+    store_dir: str | None,
 ) -> None:
     """Replay a prompt over a dataset and gate it: exit 0 pass, 1 gate failed, 2 could not run."""
     from console.replay.ci import run_ci
 
     pricer, token = _configured_pricing_and_token()
+    span_loader = None
+    if store_dir:
+        from console.replay.dataset import store_span_loader
+
+        span_loader = store_span_loader(store_dir)
 
     code = run_ci(
         prompt_path,
@@ -132,6 +139,7 @@ def replay(
         tolerance=tolerance,
         collector_url=collector_url,
         collector_token=token,
+        span_loader=span_loader,
         pricer=pricer,
         echo=click.echo,
     )

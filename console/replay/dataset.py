@@ -112,6 +112,23 @@ def rows_from_spans(span_rows: Iterable[Mapping[str, Any]]) -> list[DatasetRow]:
     return [DatasetRow(id=str(r.get("span_id") or r.get("trace_id")), trace_id=r.get("trace_id"), span_id=r.get("span_id")) for r in span_rows]
 
 
+def store_span_loader(store_dir: Path | str) -> SpanLoader:
+    """A span loader over a store folder: the row with ``span_id`` in the trace, or,
+    without one, the trace's first LLM span (the first with a model)."""
+    from store.query.reader import StoreReader
+    from store.query.traces import TraceQueries
+
+    queries = TraceQueries(StoreReader(store_dir))
+
+    def load(trace_id: str, span_id: str | None) -> Mapping[str, Any] | None:
+        rows = queries.spans(trace_id).to_dicts()
+        if span_id:
+            return next((r for r in rows if r.get("span_id") == span_id), None)
+        return next((r for r in rows if r.get("kind") == "llm"), None) or next((r for r in rows if r.get("model")), None)
+
+    return load
+
+
 @dataclass
 class Case:
     """A dataset row made ready to replay."""

@@ -7,6 +7,8 @@ import time
 import pytest
 
 from console.replay import RecordedRequest, ReplayEngine, Variant
+from console.replay.ci import EXIT_PASS, run_ci
+from console.replay.dataset import DatasetRow, build_cases, store_span_loader
 from console.replay.recording import ReplayRecorder, ScoreRecord
 from store.query.reader import StoreReader
 from store.query.traces import TraceQueries
@@ -54,4 +56,27 @@ async def test_a_recorded_replay_is_stored_and_replays_again(openai_stub, collec
     scores = await asyncio.to_thread(stored_scores, store_dir, "e2e-run")
     score = scores.row(0, named=True)
     assert (score["trace_id"], score["span_id"], score["name"], score["value"], score["source"]) == (result.trace_id, result.span_id, "judge", 0.8, "llm-judge")
+    recorder.shutdown()
+
+
+async def test_trace_id_datasets_load_spans_from_the_store(openai_stub, collector, store_dir, tmp_path):
+    recorder = ReplayRecorder(collector.traces_url)
+    engine = ReplayEngine(api_base=openai_stub.base_url, recorder=recorder)
+    request = RecordedRequest(messages=[{"role": "user", "content": "Say hi to Ada"}], model="echo", prompt_vars={"name": "Ada"})
+    result = await engine.run(request)
+    assert recorder.flush()
+    await asyncio.to_thread(collector.wait_stored, 1)
+    loader = store_span_loader(store_dir)
+    case = build_cases([DatasetRow("r", trace_id=result.trace_id)], span_loader=loader)[0]
+    assert case.request.messages == request.messages and case.request.output_text == "Say hi to Ada"
+    assert loader(result.trace_id, "0" * 16) is None
+
+    (tmp_path / "greet.yaml").write_text("id: greet\nmodel: echo\ntemplate: 'Say hello to {{name}}'\nchecks: [{type: contains, value: hello}]\n")
+    (tmp_path / "d.jsonl").write_text(json.dumps({"trace_id": result.trace_id}) + "\n")
+    lines: list[str] = []
+    code = await asyncio.to_thread(
+        run_ci, tmp_path / "greet.yaml", tmp_path / "d.jsonl", api_base=openai_stub.base_url, span_loader=loader, fail_under=1.0, echo=lines.append
+    )
+    assert code == EXIT_PASS, lines  # re-rendered with the span's variables: "Say hello to Ada"
+    assert openai_stub.calls[-1].body["messages"] == [{"role": "user", "content": "Say hello to Ada"}]
     recorder.shutdown()

@@ -12,24 +12,46 @@ Resolution (``Catalog.resolve(model, provider)``), first hit wins:
 
 1. a self-hosted provider (``hosted_vllm``, ``vllm``, ...) resolves to None: a cloud
    price for the same weights would be wrong (price those by GPU time or override);
-2. the full name as a key (``azure/gpt-4o``, ``gemini/gemini-2.5-pro``);
+2. the full name as a key (``azure/gpt-4o``, ``gemini/gemini-2.5-pro``), unless it is
+   a bare key of another provider than the span's; then the span's provider's key
+   for the full name (Groq's ``openai/gpt-oss-120b`` is ``groq/openai/gpt-oss-120b``);
 3. the provider's own keys: a route prefix on the model (``bedrock/...``) or else
    the span's provider picks ``{prefix}/{name}`` keys and bare keys whose
    ``litellm_provider`` belongs to that provider, for the name, then for the name
-   with snapshot suffixes removed (``gpt-4o-2099-01-01`` -> ``gpt-4o``), Bedrock
-   regional prefixes removed, fine-tune suffixes removed; Anthropic ids also try the
-   Bedrock base id and Vertex's ``name@date`` (the 1.106.2 map has no first-party key
-   for ``claude-sonnet-4-20250514``; Bedrock's carries the same list prices);
-4. the same names as bare keys of any provider, because gateways mislabel the
-   provider (LiteLLM's OTel callback says ``gen_ai.system=openai`` for everything).
+   with snapshot suffixes removed (``gpt-4o-2099-01-01`` -> ``gpt-4o``,
+   ``gemini-2.0-flash-001`` -> ``gemini-2.0-flash``), Bedrock regional prefixes
+   removed, fine-tune suffixes removed. Bedrock also finds its vendor-prefixed ids
+   from the bare name apps send (``llama3-70b-instruct`` ->
+   ``meta.llama3-70b-instruct-v1:0``; an undated name takes the newest dated id);
+4. the model maker's own price (``names.maker_prefixes``), because gateways mislabel
+   the provider (LiteLLM's OTel callback says ``gen_ai.system=openai`` for
+   everything) and Google sells Gemini through two APIs the map prices unevenly
+   (``gcp.gemini`` + ``gemini-2.0-flash`` finds ``vertex_ai/gemini-2.0-flash``): per
+   name, a bare key of any provider, the maker's prefixed keys (``mistral/...``;
+   Google: ``gemini/`` then ``vertex_ai/``), and for Anthropic ids the Bedrock base id
+   then Vertex's ``name@date`` (the 1.106.2 map has no first-party key for
+   ``claude-sonnet-4-20250514`` or ``claude-opus-4-1``; Bedrock's carry the same list
+   prices). Another host's price is never used for a provider the span names: Groq's
+   ``llama-3.3-70b-versatile``, which the map prices only at a reseller, stays unknown.
+   The other Google API's price is an estimate: Vertex lists gemini-2.0-flash at
+   $0.15/$0.60 per million where the Gemini API charges $0.10/$0.40; ``price_key``
+   shows which key priced a span, and an override corrects it.
+
+A bare name with no provider (or one the map does not know) takes, in this order:
+the maker's price as in 4 (first party), then ``vertex_ai/{name}``, then the Bedrock
+id for the bare name, then the key of the one family that prices the name, when the
+name belongs to no maker in ``names._MAKERS`` and that family hosts no other maker's
+models (``voyage-3``; not Azure's ``command-r-plus``, which is Azure's rate).
 
 No step does prefix or fuzzy matching: ``claude-opus-4`` never picks up
-``claude-opus-4-5``'s price. Results, None included, are cached per (model, provider).
+``claude-opus-4-5``'s price (it is ``claude-opus-4-20250514``'s, via Bedrock).
+Results, None included, are cached per (model, provider).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -187,7 +209,8 @@ class Catalog:
         self._resolved: dict[tuple[str, str | None], ModelPrice | None] = {}
         self._families: frozenset[str] = frozenset()
         self._route_prefixes: frozenset[str] = frozenset()
-        self._bedrock_base_ids: dict[str, str] = {}
+        self._bedrock_ids: dict[str, str] = {}
+        self._sole_family: dict[str, str] | None = None  # built on first need: few spans lack a provider
         self._indexed = False
 
     @property
@@ -210,7 +233,7 @@ class Catalog:
         self._route_prefixes = frozenset(k.split("/", 1)[0] for k in entries if "/" in k) & (
             self._families | {"vertex_ai", "bedrock", "azure", "gemini", "openai", "anthropic"}
         )
-        self._bedrock_base_ids = names.bedrock_base_id_index(list(entries))
+        self._bedrock_ids = names.bedrock_id_index(entries)
         self._indexed = True
 
     def __len__(self) -> int:
@@ -251,6 +274,12 @@ class Catalog:
         if raw in entries and (price := self.get(raw)) is not None:
             if "/" in raw or span_hint is None or names.family_matches(price.provider, span_hint):
                 return price
+        # The provider's key for the name as sent, before a slash is read as a route:
+        # Groq's "openai/gpt-oss-120b" is "groq/openai/gpt-oss-120b".
+        if span_hint is not None and "/" in raw:
+            for prefix in span_hint.prefixes:
+                if (price := self.get(f"{prefix}/{raw}")) is not None:
+                    return price
         route, rest = names.split_route(raw, self._route_prefixes)
         hint = span_hint
         if route is not None:
@@ -258,23 +287,57 @@ class Catalog:
             if hint.self_hosted:
                 return None
         candidates = self._candidate_names(names.clean_model_id(rest))
+        if hint is None:
+            return self._without_provider(candidates)
+        if (price := self._from_provider(hint, candidates)) is not None:
+            return price
+        # The provider may be mislabeled (LiteLLM's OTel callback says gen_ai.system=openai
+        # for everything) or be the maker's other API (gcp.gemini for a model the map prices
+        # on Vertex only): the maker's own price. Not another host's: a provider the map
+        # knows but that lacks the model (groq's llama-3.3-70b-versatile) stays unpriced.
+        return self._from_maker(candidates)
 
+    def _from_provider(self, hint: names.ProviderHint, candidates: list[str]) -> ModelPrice | None:
         for name in candidates:
-            if hint is not None:
-                for prefix in hint.prefixes:
-                    if (price := self.get(f"{prefix}/{name}")) is not None:
-                        return price
-                price = self.get(name)
-                if price is not None and names.family_matches(price.provider, hint):
+            for prefix in hint.prefixes:
+                if (price := self.get(f"{prefix}/{name}")) is not None:
                     return price
-            elif (price := self.get(name)) is not None:
+            price = self.get(name)
+            if price is not None and names.family_matches(price.provider, hint):
                 return price
-            for alias in names.claude_aliases(name, self._bedrock_base_ids):
-                if (price := self.get(alias)) is not None:
+            # Vertex's claude-...@20240620 is Bedrock's claude-...-20240620
+            if hint.vendor_ids and (key := self._bedrock_ids.get(name.replace("@", "-"))):
+                if (price := self.get(key)) is not None:
                     return price
-        if hint is not None:
+        return None
+
+    def _from_maker(self, candidates: list[str]) -> ModelPrice | None:
+        """Per name, snapshot first: a bare key (LiteLLM's names for first-party models),
+        the maker's prefixed keys (``mistral/...``), Claude's stand-ins."""
+        for name in candidates:
+            if (price := self.get(name)) is not None:
+                return price
+            for key in (
+                *(f"{prefix}/{name}" for prefix in names.maker_prefixes(name)),
+                *names.claude_aliases(name, self._bedrock_ids),
+            ):
+                if (price := self.get(key)) is not None:
+                    return price
+        return None
+
+    def _without_provider(self, candidates: list[str]) -> ModelPrice | None:
+        """A name with no provider: the maker's price, then Vertex AI's, then Bedrock's,
+        then the one family that prices it (see the module docstring)."""
+        if (price := self._from_maker(candidates)) is not None:
+            return price
+        for name in candidates:
+            if (price := self.get(f"vertex_ai/{name}")) is not None:
+                return price
+        if self._sole_family is None:
+            self._sole_family = _sole_family_keys(self.entries)
+        for lookup in (self._bedrock_ids, self._sole_family):
             for name in candidates:
-                if (price := self.get(name)) is not None:
+                if (key := lookup.get(name)) and (price := self.get(key)) is not None:
                     return price
         return None
 
@@ -290,6 +353,34 @@ class Catalog:
                 if variant not in candidates:
                     candidates.append(variant)
         return candidates
+
+
+_HAS_DIGIT = re.compile(r"\d")
+
+
+def _sole_family_keys(entries: Mapping[str, Any]) -> dict[str, str]:
+    """Names of no known maker priced under exactly one route prefix, when that
+    prefix is no host of several makers' models: ``voyage-3``, ``mercury-2``. A host
+    (Azure, Databricks, resellers) sells someone else's model at its own rate, a false
+    match for a span that never went there. Names without a digit (``chat``,
+    ``summarize``) are too generic to stand for one model."""
+    prefixes_of: dict[str, set[str]] = {}
+    makers_of: dict[str, set[str]] = {}
+    for key, entry in entries.items():
+        prefix, _, tail = key.partition("/")
+        if not tail or not isinstance(entry, Mapping):
+            continue
+        if makers := names.makers_named_in(tail):
+            makers_of.setdefault(prefix, set()).update(makers)
+        elif "/" not in tail and _HAS_DIGIT.search(tail) and (
+            entry.get("input_cost_per_token") is not None or entry.get("output_cost_per_token") is not None
+        ):
+            prefixes_of.setdefault(tail, set()).add(prefix)
+    sole = {}
+    for tail, prefixes in prefixes_of.items():
+        if len(prefixes) == 1 and len(makers_of.get(prefix := next(iter(prefixes)), ())) <= 1:
+            sole[tail] = f"{prefix}/{tail}"
+    return sole
 
 
 _default_catalog: Catalog | None = None

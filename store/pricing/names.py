@@ -13,7 +13,9 @@ route names (``hosted_vllm``). This module only turns those into lookup keys;
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +29,24 @@ class ProviderHint:
     families: tuple[str, ...]
     # a server the user runs: a cloud price for the same weights would be wrong
     self_hosted: bool = False
+    # Bedrock: bare names (``llama3-70b-instruct``) also find vendor-prefixed ids
+    vendor_ids: bool = False
 
 
-def _hint(name: str, prefixes: tuple[str, ...], families: tuple[str, ...] | None = None) -> ProviderHint:
-    return ProviderHint(name, prefixes, families if families is not None else prefixes)
+def _hint(
+    name: str,
+    prefixes: tuple[str, ...],
+    families: tuple[str, ...] | None = None,
+    *,
+    vendor_ids: bool = False,
+) -> ProviderHint:
+    return ProviderHint(name, prefixes, families if families is not None else prefixes, vendor_ids=vendor_ids)
 
 
 _OPENAI = _hint("openai", ("openai",), ("openai", "text-completion-openai"))
 _ANTHROPIC = _hint("anthropic", ("anthropic",))
-_BEDROCK = _hint("bedrock", ("bedrock", "bedrock_converse"), ("bedrock",))  # bedrock, bedrock_converse, bedrock_mantle
+# bedrock, bedrock_converse, bedrock_mantle
+_BEDROCK = _hint("bedrock", ("bedrock", "bedrock_converse"), ("bedrock",), vendor_ids=True)
 _VERTEX = _hint("vertex_ai", ("vertex_ai",))  # vertex_ai, vertex_ai-language-models, vertex_ai-anthropic_models, ...
 _GEMINI = _hint("gemini", ("gemini",))
 _GOOGLE = _hint("google", ("gemini", "vertex_ai"))
@@ -68,6 +79,8 @@ _PROVIDER_HINTS: dict[str, ProviderHint] = {
     "google_ai_studio": _GEMINI,
     "gcp.gen_ai": _GOOGLE,
     "google": _GOOGLE,
+    "google_genai": _GOOGLE,
+    "google_generativeai": _GOOGLE,
     "azure.ai.openai": _AZURE,
     "azure": _AZURE,
     "azure_openai": _AZURE,
@@ -123,6 +136,55 @@ def family_matches(litellm_provider: str | None, hint: ProviderHint) -> bool:
     return litellm_provider.startswith(hint.families)
 
 
+# A model's maker, from the start of its name, and the route prefixes under which the
+# map keeps the maker's own prices: both of Google's APIs for Gemini, as the map prices
+# some models on one only (gemini-2.0-flash: Vertex). Only unmistakable names: a name
+# no pattern claims has no known maker, and without a provider it then needs a single
+# family to price it (``catalog._sole_family_keys``).
+_MAKERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "openai",
+        r"gpt-|o\d(?:-|$)|chatgpt-|text-embedding-(?:3|ada)|dall-e|whisper-|tts-1|davinci-|babbage-",
+        ("openai",),
+    ),
+    ("anthropic", r"claude-", ("anthropic",)),
+    ("google", r"gemini-|gemma-|learnlm-|imagen-|veo-", ("gemini", "vertex_ai")),
+    (
+        "mistral",
+        r"mistral-|open-mistral-|open-mixtral-|mixtral-|codestral-|ministral-|magistral-|pixtral-|devstral-|voxtral-",
+        ("mistral",),
+    ),
+    (
+        "cohere",
+        r"command-|c4ai-aya-|embed-(?:english|multilingual)-|rerank-(?:english|multilingual|v\d)",
+        ("cohere", "cohere_chat"),
+    ),
+    ("xai", r"grok-", ("xai",)),
+    ("deepseek", r"deepseek-", ("deepseek",)),
+    ("meta", r"(?:meta-)?llama-?\d", ("meta_llama",)),
+    ("alibaba", r"qwen", ("dashscope",)),
+    ("moonshot", r"kimi-|moonshot-", ("moonshot",)),
+    ("zhipu", r"glm-", ("zai",)),
+    ("minimax", r"minimax-", ("minimax",)),
+)
+_MAKER_AT_START = tuple((maker, re.compile(f"^(?:{body})"), prefixes) for maker, body, prefixes in _MAKERS)
+# anywhere a segment starts: databricks-claude-opus-4, oci/meta.llama-3.3-70b-instruct
+_MAKER_INSIDE = re.compile(
+    "(?:^|[./_-])(?:" + "|".join(f"(?P<{maker}>{body})" for maker, body, _ in _MAKERS) + ")", re.IGNORECASE
+)
+
+
+def maker_prefixes(model: str) -> tuple[str, ...]:
+    """Route prefixes of the maker's own keys: ``mistral-large-latest`` -> ``("mistral",)``."""
+    lowered = model.lower()
+    return next((prefixes for _, pattern, prefixes in _MAKER_AT_START if pattern.match(lowered)), ())
+
+
+def makers_named_in(key: str) -> set[str]:
+    """Makers whose model lines a map key names anywhere (to tell hosts of many makers' models)."""
+    return {match.lastgroup for match in _MAKER_INSIDE.finditer(key) if match.lastgroup}
+
+
 # A leading segment that names a LiteLLM route rather than part of the model id.
 # Model ids with slashes (``meta-llama/Llama-3.1-8B``) keep theirs.
 def split_route(model: str, known_prefixes: frozenset[str]) -> tuple[str | None, str]:
@@ -150,13 +212,17 @@ def clean_model_id(model: str) -> str:
 
 
 # Suffixes that only pin a snapshot; one is stripped per step, longest-lived first.
+# Bedrock version: anthropic.claude-...-v1:0, openai.gpt-oss-120b-1:0 (the colon keeps deepseek-v3)
+_BEDROCK_VERSION = re.compile(r"-v?(\d+):(\d+)$")
+_DATE_8 = re.compile(r"[-@](?:19|20)\d{6}$")  # claude-...-20250514, vertex @20250514
 _SNAPSHOT_SUFFIXES = (
-    re.compile(r"-v\d+:\d+$"),  # Bedrock version: anthropic.claude-...-v1:0 (the colon keeps deepseek-v3)
-    re.compile(r"[-@]\d{4}-\d{2}-\d{2}$"),  # gpt-4o-2024-08-06
-    re.compile(r"[-@](?:19|20)\d{6}$"),  # claude-...-20250514, vertex @20250514
-    re.compile(r"-(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$"),  # gpt-4-0613 (MMDD)
-    re.compile(r"@(?:default|latest)$"),
-    re.compile(r"-latest$"),
+    (_BEDROCK_VERSION, ""),
+    (re.compile(r"[-@]\d{4}-\d{2}-\d{2}$"), ""),  # gpt-4o-2024-08-06
+    (_DATE_8, ""),
+    (re.compile(r"-(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$"), ""),  # gpt-4-0613 (MMDD)
+    (re.compile(r"@(?:default|latest)$"), ""),
+    (re.compile(r"-latest$"), ""),
+    (re.compile(r"^(gemini-.+)-00\d$"), r"\1"),  # Gemini stable versions: gemini-2.0-flash-001
 )
 
 
@@ -170,8 +236,8 @@ def snapshot_variants(model: str) -> list[str]:
     variants = [model]
     current = model
     for _ in range(3):
-        for pattern in _SNAPSHOT_SUFFIXES:
-            stripped = pattern.sub("", current)
+        for pattern, replacement in _SNAPSHOT_SUFFIXES:
+            stripped = pattern.sub(replacement, current)
             if stripped != current and stripped:
                 current = stripped
                 variants.append(current)
@@ -197,32 +263,67 @@ def fine_tune_base(model: str) -> str | None:
 _CLAUDE_DATE = re.compile(r"^(claude-[\w.-]+?)[-@]((?:19|20)\d{6})$")
 
 
-def claude_aliases(model: str, bedrock_base_ids: dict[str, str]) -> list[str]:
+def claude_aliases(model: str, bedrock_ids: dict[str, str]) -> list[str]:
     """Other map keys for an Anthropic model id.
 
     The 1.106.2 map dropped first-party keys for older Claude ids
-    (``claude-sonnet-4-20250514``, ``claude-3-5-sonnet-20241022``). Bedrock's base ids
-    (no regional prefix) carry Anthropic's list prices, so they stand in; then
-    Vertex's ``name@date`` form.
+    (``claude-sonnet-4-20250514``, ``claude-3-5-sonnet-20241022``) and for undated
+    aliases (``claude-opus-4-1``, ``claude-3-5-haiku-latest``). Bedrock's base ids
+    (no regional prefix) carry Anthropic's list prices, so they stand in (an undated
+    alias takes the newest dated id, which is what Anthropic's alias points to);
+    then Vertex's ``name@date`` form.
     """
     if not model.startswith("claude-"):
         return []
     canonical = model.replace("@", "-")
     aliases = []
-    if key := bedrock_base_ids.get(canonical):
+    if (key := bedrock_ids.get(canonical)) and without_bedrock_region(key) is None:  # regional ids cost more
         aliases.append(key)
     if match := _CLAUDE_DATE.match(model):
         aliases.append(f"vertex_ai/{match.group(1)}@{match.group(2)}")
     return aliases
 
 
-_BEDROCK_BASE = re.compile(r"^anthropic\.(claude-[\w.-]+?)-v\d+:\d+$")
+_BEDROCK_VENDOR_ID = re.compile(r"^([a-z0-9-]+)\.([\w.:@-]+)$")
 
 
-def bedrock_base_id_index(keys: list[str]) -> dict[str, str]:
-    """``claude-sonnet-4-20250514`` -> ``anthropic.claude-sonnet-4-20250514-v1:0``; newest version wins."""
-    index: dict[str, str] = {}
-    for key in sorted(keys):
-        if match := _BEDROCK_BASE.match(key):
-            index[match.group(1)] = key
-    return index
+def bedrock_id_index(entries: Mapping[str, Any]) -> dict[str, str]:
+    """Bare model names -> Bedrock model ids, for spans that drop the vendor prefix.
+
+    ``meta.llama3-70b-instruct-v1:0`` is found as ``llama3-70b-instruct-v1:0``, as
+    ``llama3-70b-instruct`` (version off) and, for dated ids, without the date
+    (``claude-opus-4-1`` -> ``anthropic.claude-opus-4-1-20250805-v1:0``). A name keeps
+    the id it came from with the least taken off; among equals the newest id (the
+    latest date or version) wins. Regional inference profiles (``us.``, ``global.``)
+    count only for models the map has no base id for, ``global.`` (the base price)
+    first. Names without a dash (``r1`` from ``deepseek.r1-v1:0``) are left out: too
+    generic to stand for one model.
+    """
+    ranked: dict[str, tuple[int, str]] = {}
+    for key in sorted((k for k in entries if "/" not in k), key=_recency):
+        entry = entries[key]
+        if not isinstance(entry, Mapping) or not str(entry.get("litellm_provider") or "").startswith("bedrock"):
+            continue
+        base = without_bedrock_region(key)
+        region_rank = 0 if base is None else 3 if key.startswith("global.") else 6
+        match = _BEDROCK_VENDOR_ID.match(base or key)
+        if match is None:
+            continue
+        name = match.group(2)
+        unversioned = _BEDROCK_VERSION.sub("", name)
+        undated = _DATE_8.sub("", unversioned)
+        for rank, alias in enumerate((name, unversioned, undated), start=region_rank):
+            if "-" not in alias:
+                continue
+            held = ranked.get(alias)
+            if held is None or rank <= held[0]:
+                ranked[alias] = (rank, key)
+    return {alias: key for alias, (_, key) in ranked.items()}
+
+
+def _recency(key: str) -> tuple[str, int, int, str]:
+    """Sorts ids oldest first: by date, then version (``-v2:0`` after ``-v1:0`` and after none)."""
+    date = _DATE_8.search(_BEDROCK_VERSION.sub("", key))
+    version = _BEDROCK_VERSION.search(key)
+    major, minor = (int(version.group(1)), int(version.group(2))) if version else (-1, -1)
+    return (date.group(0)[1:] if date else "", major, minor, key)

@@ -82,7 +82,10 @@ def test_resolves_the_names_users_send(model, provider, key):
         ("hosted_vllm/meta-llama/Llama-3.1-8B-Instruct", None),  # self-hosted: never a cloud price
         ("gpt-4o", "hosted_vllm"),
         ("dall-e-3", "openai"),  # priced per image, not per token
-        ("claude-opus-4", "anthropic"),  # no prefix matching onto claude-opus-4-5
+        ("command-r-plus", "cohere"),  # the alias is 04-2024's ($3/$15); the map has only 08-2024 ($2.50/$10)
+        ("llama-3.3-70b-versatile", "groq"),  # the map has no Groq price, only a reseller's
+        ("llama-3.3-70b-versatile", None),
+        ("gemini-1.5-flash-002", "gcp.vertex_ai"),  # no Gemini 1.5 entry left in the 1.106.2 map
         ("", None),
         (None, "openai"),
     ],

@@ -30,7 +30,8 @@ from console.replay.dataset import DatasetError, SpanLoader, build_cases, load_d
 from console.replay.engine import ReplayEngine
 from console.replay.judge import DEFAULT_THRESHOLD, Judge
 from console.replay.recording import ReplayRecorder
-from console.replay.report import report_json, write_json, write_junit
+from console.replay.report import report_json as build_report_json
+from console.replay.report import write_json, write_junit
 from console.replay.request import Variant
 
 EXIT_PASS, EXIT_GATE_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -111,7 +112,7 @@ def run_ci(
     dataset_path: Path | str,
     judge_model: str | None = None,
     fail_under: float | None = None,
-    report_json_path: Path | str | None = None,
+    report_json: Path | str | None = None,
     junit_xml: Path | str | None = None,
     baseline_version: str | None = None,
     *,
@@ -167,11 +168,11 @@ def run_ci(
     problem = _cannot_judge(report, judge is not None)
     failures = [] if problem else gate_failures(report, fail_under, tolerance)
     code = EXIT_CANNOT_RUN if problem else EXIT_GATE_FAILED if failures else EXIT_PASS
-    if report_json_path:
+    if report_json:
         gate = {"fail_under": fail_under, "tolerance": tolerance, "passed": code == EXIT_PASS, "reasons": failures, "problem": problem, "exit_code": code}
         prompt_info = {"id": prompt.id, "version": prompt.version, "path": str(prompt_path)}
         baseline_info = {"id": baseline.id, "version": baseline.version} if baseline is not None else None
-        write_json(report_json_path, report_json(report, prompt=prompt_info, baseline=baseline_info, dataset=str(dataset_path), gate=gate))
+        write_json(report_json, build_report_json(report, prompt=prompt_info, baseline=baseline_info, dataset=str(dataset_path), gate=gate))
     if junit_xml:
         write_junit(junit_xml, report, f"replay.{prompt.id}", failures + ([problem] if problem else []))
     if problem:

@@ -43,7 +43,7 @@ def ci(project: Path, stub, lines: list[str], **kwargs) -> int:
 
 def test_pass_writes_json_and_junit(project, openai_stub):
     lines: list[str] = []
-    code = ci(project, openai_stub, lines, fail_under=0.9, report_json_path=project / "r.json", junit_xml=project / "j.xml")
+    code = ci(project, openai_stub, lines, fail_under=0.9, report_json=project / "r.json", junit_xml=project / "j.xml")
     assert code == EXIT_PASS, lines
     assert lines[-1] == "gate: passed" and any(line.startswith("estimate: 4 calls") for line in lines)
     report = json.loads((project / "r.json").read_text())
@@ -72,7 +72,7 @@ def test_regression_against_the_previous_git_version(project, openai_stub):
     git(project, "commit", "-q", "-m", "polite")
     (project / "reply.yaml").write_text(RUDE)
     lines: list[str] = []
-    code = ci(project, openai_stub, lines, baseline_version="previous", report_json_path=project / "r.json")
+    code = ci(project, openai_stub, lines, baseline_version="previous", report_json=project / "r.json")
     assert code == EXIT_GATE_FAILED, lines
     assert "pass rate regressed: 0% against 100% for the baseline (4 rows regressed)" in lines[-1]
     report = json.loads((project / "r.json").read_text())

@@ -17,7 +17,3 @@ Headless: no Textual. The pieces, each with one job:
 Everything is deterministic for a seed (and a given "now").
 """
 
-from console.demo.run import DemoError, DemoOptions, DemoReport, run_demo
-from console.demo.schedule import generate_traces
-
-__all__ = ["DemoError", "DemoOptions", "DemoReport", "generate_traces", "run_demo"]

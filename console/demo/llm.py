@@ -201,3 +201,32 @@ def plan_call(rng: random.Random, model: Model, messages: list[dict[str, Any]], 
 
 def embedding_usage(texts: list[str]) -> int:
     return sum(tokens(t) for t in texts)
+
+
+@dataclass
+class ToolRun:
+    """One execution of a tool call the model asked for."""
+
+    call: dict[str, str]  # {"id", "name", "arguments"}
+    result: str  # what goes back to the model (JSON text, or the error)
+    duration_s: float
+    error: CallError | None = None
+
+    @property
+    def name(self) -> str:
+        return self.call["name"]
+
+    @property
+    def duration_ns(self) -> int:
+        return int(self.duration_s * 1e9)
+
+    def message(self) -> dict[str, Any]:
+        return {"role": "tool", "tool_call_id": self.call["id"], "name": self.name, "content": self.result}
+
+
+def list_cost(call: LLMCall) -> float:
+    """The call's cost at list prices: what an SDK or gateway that reports cost would say."""
+    u = call.usage
+    if u is None:
+        return 0.0
+    return call.model.list_cost(u.uncached_input, u.output, u.cache_read, u.cache_write)

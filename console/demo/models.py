@@ -18,6 +18,13 @@ class Model:
     cache: str = "none"  # auto (OpenAI, >=1024 tokens), explicit (Anthropic breakpoints), prefix (vLLM)
     reasoning: bool = False
     context: int = 128_000
+    # list prices, USD per million tokens (input, output, cache read, cache write): what a
+    # gateway or SDK that reports its own cost would say
+    prices: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+    def list_cost(self, input_uncached: int, output: int, cache_read: int = 0, cache_write: int = 0) -> float:
+        p_in, p_out, p_read, p_write = self.prices
+        return (input_uncached * p_in + output * p_out + cache_read * p_read + cache_write * p_write) / 1e6
 
     @property
     def short(self) -> str:
@@ -25,17 +32,20 @@ class Model:
         return self.name.rsplit("/", 1)[-1]
 
 
-GPT_4O = Model("gpt-4o", "gpt-4o-2024-08-06", "openai", ("api.openai.com", 443), 0.55, 62, "auto")
-GPT_4O_MINI = Model("gpt-4o-mini", "gpt-4o-mini-2024-07-18", "openai", ("api.openai.com", 443), 0.38, 85, "auto")
+GPT_4O = Model("gpt-4o", "gpt-4o-2024-08-06", "openai", ("api.openai.com", 443), 0.55, 62, "auto",
+               prices=(2.5, 10.0, 1.25, 0.0))
+GPT_4O_MINI = Model("gpt-4o-mini", "gpt-4o-mini-2024-07-18", "openai", ("api.openai.com", 443), 0.38, 85, "auto",
+                    prices=(0.15, 0.6, 0.075, 0.0))
 O3_MINI = Model("o3-mini", "o3-mini-2025-01-31", "openai", ("api.openai.com", 443), 0.9, 140, "auto",
-                reasoning=True, context=200_000)
+                reasoning=True, context=200_000, prices=(1.1, 4.4, 0.55, 0.0))
 CLAUDE_SONNET = Model("claude-sonnet-4-6", "claude-sonnet-4-6", "anthropic", ("api.anthropic.com", 443), 0.85, 58,
-                      "explicit", context=200_000)
+                      "explicit", context=200_000, prices=(3.0, 15.0, 0.3, 3.75))
 GEMINI_FLASH = Model("gemini-2.0-flash", "gemini-2.0-flash-001", "google",
-                     ("generativelanguage.googleapis.com", 443), 0.32, 160, context=1_048_576)
+                     ("generativelanguage.googleapis.com", 443), 0.32, 160, context=1_048_576,
+                     prices=(0.1, 0.4, 0.025, 0.0))
 LLAMA_8B = Model("hosted_vllm/llama-3.1-8b-instruct", "llama-3.1-8b-instruct", "vllm", ("127.0.0.1", 8000), 0.07,
                  105, "prefix", context=32_768)
 EMBEDDING_SMALL = Model("text-embedding-3-small", "text-embedding-3-small", "openai", ("api.openai.com", 443), 0.12,
-                        0)
+                        0, prices=(0.02, 0.0, 0.0, 0.0))
 
 CHAT_MODELS = (GPT_4O, GPT_4O_MINI, O3_MINI, CLAUDE_SONNET, GEMINI_FLASH, LLAMA_8B)

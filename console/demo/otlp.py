@@ -8,6 +8,7 @@ through one SDK's conventions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -49,6 +50,10 @@ def _fill_attrs(target: Any, attrs: dict[str, Any]) -> None:
         set_value(kv.value, x)
 
 
+def iso_time(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def _fill_span(pb: PbSpan, s: Span) -> None:
     pb.trace_id = s.trace_id
     pb.span_id = s.span_id
@@ -59,6 +64,8 @@ def _fill_span(pb: PbSpan, s: Span) -> None:
     pb.start_time_unix_nano = s.start_ns
     pb.end_time_unix_nano = s.end_ns
     _fill_attrs(pb.attributes, s.attrs)
+    if s.time_attrs:
+        _fill_attrs(pb.attributes, {k: iso_time(s.start_ns + off) for k, off in s.time_attrs.items()})
     for e in s.events:
         pe = pb.events.add()
         pe.name = e.name

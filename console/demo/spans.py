@@ -72,6 +72,7 @@ class SpanShape:
     events: list[Event] = field(default_factory=list)  # times relative to the span's start
     status: int = UNSET
     message: str = ""
+    time_attrs: dict[str, int] = field(default_factory=dict)  # key -> ns after the span's start, as ISO 8601
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Span:
     events: list[Event] = field(default_factory=list)
     status: int = UNSET
     message: str = ""
+    time_attrs: dict[str, int] = field(default_factory=dict)
 
 
 class Trace:
@@ -105,7 +107,7 @@ class Trace:
         span = Span(service, self.trace_id, random_id(self.rng, 8), parent.span_id if parent else None,
                     shape.name, shape.kind, start_ns, max(end_ns, start_ns), dict(shape.attrs),
                     [Event(e.name, start_ns + e.time_ns, e.attrs) for e in shape.events], shape.status,
-                    shape.message)
+                    shape.message, dict(shape.time_attrs))
         self.spans.append(span)
         return span
 

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
 class ExportDialog(ModalScreen[tuple[str, str] | None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
+    AUTO_FOCUS = "#export-path"
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="export.cancel", tooltip="Close without exporting")]
 
     def __init__(self, scope: str, stem: str, formats: tuple[str, ...] = ("jsonl", "csv")):

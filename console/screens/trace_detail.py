@@ -114,7 +114,6 @@ class TraceScreen(Screen):
             t.append(f" · {stats.repeated_tool} repeated {stats.repeated_tool_calls}×", style=c("warning"))
         if stats.runaway:
             t.append(f"\nRUNAWAY: {stats.reason}", style=c("error", "bold"))
-        t.append(f"   ({elapsed_ms:.0f} ms)", style=c("muted"))
         return t
 
     @on(SpanWaterfall.Selected)

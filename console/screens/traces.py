@@ -9,6 +9,7 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from rich.text import Text
 from textual.widgets import Static
 
 from console.messages import ExportFinished, QueryFailed, TracesLoaded
@@ -115,7 +116,7 @@ class TracesScreen(PaneScreen):
         marked = f" · {len(table.marked)} marked" if table.marked else ""
         q = f" · filter: {self.query_text}" if self.query_text else ""
         self.query_one("#traces-info", Static).update(
-            f"{table.row_count} traces, newest first, {more} · {live}{marked}{q} · {self.last_elapsed:.0f} ms")
+            Text(f"{table.row_count} traces, newest first, {more} · {live}{marked}{q}"))
 
     @on(TraceTable.NearEnd)
     def load_more(self) -> None:

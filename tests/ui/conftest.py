@@ -1,0 +1,40 @@
+"""UI tests: a console app over a real store in a tmp dir, no collector sampling."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from console.app import ConsoleApp
+from store.config import Settings
+from tests.support.stores import small_store
+
+os.environ["TZ"] = "UTC"
+try:
+    import time
+
+    time.tzset()
+except AttributeError:
+    pass
+
+
+def make_app(store: Path, theme: str = "llmops-dark", **kw: object) -> ConsoleApp:
+    s = Settings(store=store, theme=theme)
+    for k, v in kw.items():
+        setattr(s, k, v)
+    return ConsoleApp(s, sample_status=False)
+
+
+@pytest.fixture
+def demo_store(tmp_path: Path) -> Path:
+    return small_store(tmp_path / "store")
+
+
+async def settle(pilot, app) -> None:  # type: ignore[no-untyped-def]
+    """Let workers finish and their messages land."""
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()

@@ -29,6 +29,13 @@ async def guardrail_events(app: Any, headers: dict[str, str], receive: Any, send
     await app.records(headers, receive, send, "guardrail_events", parse_guardrail_events)
 
 
+def _langfuse_routes() -> dict[tuple[str, str], Any]:
+    from store.collector.langfuse_api import LANGFUSE_ROUTES
+
+    return LANGFUSE_ROUTES
+
+
 EXTRA_ROUTES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/guardrail-events"): guardrail_events,
+    **_langfuse_routes(),
 }

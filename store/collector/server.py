@@ -183,7 +183,7 @@ class CollectorApp:
         await _respond(send, 200, body_out, ctype)
 
     async def records(self, headers: dict[str, str], receive: Any, send: Send, table: str,
-                      parse: Callable[[bytes], Any]) -> None:
+                      parse: Callable[[bytes], Any], accepted: Any = None) -> None:
         if await self._refuse_if_overloaded(send):
             return
         body = await self._read_body(headers, receive, send)
@@ -197,7 +197,7 @@ class CollectorApp:
         from store.segments.wal import ipc_bytes
 
         await self.core.submit(table, ipc_bytes(batch), 0)
-        await _json(send, 200, {"accepted": batch.num_rows})
+        await _json(send, 200, {"accepted": batch.num_rows} if accepted is None else accepted)
 
 
 async def _respond(send: Send, status: int, body: bytes, ctype: bytes,

@@ -13,6 +13,11 @@ from store.schema import TRACE_PARTS
 _FIRST_NON_NULL = ("session_id", "user_id")
 
 
+def _sum_or_null(col: str) -> pl.Expr:
+    """polars sums nothing to 0; a trace with no priced call has an unknown cost, not 0."""
+    return pl.when(pl.col(col).is_not_null().any()).then(pl.col(col).sum()).otherwise(None).alias(col)
+
+
 def _part_exprs() -> list[pl.Expr]:
     is_root = pl.col("parent_id").is_null()
     return [
@@ -31,7 +36,7 @@ def _part_exprs() -> list[pl.Expr]:
         pl.col("output_tokens").sum().alias("output_tokens"),
         pl.coalesce(pl.col("total_tokens"), pl.col("input_tokens") + pl.col("output_tokens")).sum()
         .alias("total_tokens"),
-        pl.col("cost_usd").sum().alias("cost_usd"),
+        _sum_or_null("cost_usd"),
         (pl.col("cost_source") == "unknown").sum().cast(pl.Int64).alias("unpriced_llm_calls"),
         *[pl.col(c).drop_nulls().first().alias(c) for c in _FIRST_NON_NULL],
         pl.col("tags").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort().alias("tags"),
@@ -71,7 +76,7 @@ def merge(parts: pa.Table) -> pa.Table:
         pl.col("models").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort(),
         *[pl.col(c).sum() for c in ("span_count", "llm_calls", "tool_calls", "error_count", "input_tokens",
                                     "output_tokens", "total_tokens", "unpriced_llm_calls")],
-        pl.col("cost_usd").sum(),
+        _sum_or_null("cost_usd"),
         *[pl.col(c).drop_nulls().first() for c in _FIRST_NON_NULL],
         pl.col("tags").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort(),
         pl.col("prompt_ids").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort(),

@@ -163,6 +163,9 @@ def normalize_span(span: Any, service: str, resource_json: str, base_tags: list[
                 params.update(p)
     for f in plan.param_fields:
         params[f[6:]] = to_python(found[f])
+    stream = params.get("stream")
+    if isinstance(stream, str):  # LiteLLM sends llm.is_streaming as the text "False"
+        params["stream"] = stream.strip().lower() == "true"
     if tools:
         params["tools"] = tools
 

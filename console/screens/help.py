@@ -15,7 +15,7 @@ from textual.widgets import Static
 from store.query import filters
 
 
-def _bindings_table(title: str, screen_or_app: object) -> Table:
+def _bindings_table(title: str, screen_or_app: object, app: object) -> Table:
     t = Table(title=title, title_justify="left", box=None, show_header=False, pad_edge=False)
     t.add_column(style="bold", min_width=14)
     t.add_column()
@@ -24,7 +24,7 @@ def _bindings_table(title: str, screen_or_app: object) -> Table:
         if not isinstance(b, Binding) or b.id in seen:
             continue
         seen.add(b.id)
-        keys = ", ".join(k.strip() for k in b.key.split(","))
+        keys = ", ".join(app.get_key_display(Binding(k.strip(), b.action)) for k in b.key.split(","))  # type: ignore[attr-defined]
         t.add_row(Text(keys), Text(b.tooltip or b.description or b.action))
     return t
 
@@ -39,12 +39,12 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Static(_bindings_table(f"{getattr(self.pane, 'PANE', '') or 'this screen'} keys", self.pane))
+            yield Static(_bindings_table(f"{getattr(self.pane, 'PANE', '') or 'this screen'} keys", self.pane, self.app))
             for child in self.pane.query("*"):
                 if getattr(child, "BINDINGS", None) and type(child).__module__.startswith("console."):
-                    yield Static(_bindings_table(type(child).__name__, child))
-            yield Static(_bindings_table("everywhere", self.app))
-            yield Static(Text("Filter language\n", style="bold") + Text(filters.__doc__ or ""))
+                    yield Static(_bindings_table(type(child).__name__, child, self.app))
+            yield Static(_bindings_table("everywhere", self.app, self.app))
+            yield Static(Text.assemble(("Filter language (traces)\n", "bold"), (filters.__doc__ or "").strip()))
             yield Static(Text("Ctrl+P opens the command palette with this pane's commands. Esc closes this."))
 
     def action_dismiss(self) -> None:  # type: ignore[override]

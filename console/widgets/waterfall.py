@@ -117,12 +117,12 @@ class SpanWaterfall(ScrollView, can_focus=True):
         row = self.scroll_offset.y + y
         width = self.size.width
         if row >= len(self.shown) or width <= 0:
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)
         i = self.shown[row]
         s, node = self.spans[i], self.nodes[i]
         c = self.palette
         selected = row == self.cursor
-        base = Style(bgcolor=c("panel")) if selected else Style()
+        base = self.rich_style + (Style(bgcolor=c("panel")) if selected else Style())
         if s.get("span_id") == self.highlight:
             base += Style(bgcolor=c("level-amber")) if not selected else Style()
         left_w = max(24, int(width * 0.55))

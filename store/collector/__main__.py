@@ -5,11 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 
-from store.collector.auth import InsecureBind
-from store.collector.runner import AddressInUse, Collector
-from store.config import ConfigError, load
-from store.segments.lock import StoreLocked
-from store.segments.manifest import StoreError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +20,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_collector(store: str | None, listen: str | None, workers: int | None) -> int:
+    # imported here: decoder processes re-import this module and must stay light
     from pathlib import Path
+
+    from store.collector.auth import InsecureBind
+    from store.collector.runner import AddressInUse, Collector
+    from store.config import ConfigError, load
+    from store.segments.lock import StoreLocked
+    from store.segments.manifest import StoreError
 
     try:
         settings = load(store=Path(store).expanduser() if store else None, listen=listen, workers=workers)

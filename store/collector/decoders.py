@@ -2,7 +2,8 @@
 
 The per-span Python work is what limits ingest, so it runs in worker processes
 (one per core by default) and the collector's own process only moves bytes:
-bodies go out, Arrow IPC batches come back.
+bodies go out, Arrow IPC batches come back. Only redaction runs here (it must
+precede the WAL); flag-mode detection runs behind ingest (``detection``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class Decoded:
     rejected: int
     errors: list[str]
     payload: bytes | None  # Arrow IPC stream of SPANS rows
-    events: bytes | None = None  # guardrail events found before the ack (redaction mode)
+    events: bytes | None = None  # guardrail events of the redaction pass (redaction mode only)
 
 
 class DecodeFailed(Exception):
@@ -82,15 +83,6 @@ class Decoder:
         data = ipc_bytes(batch) if result.accepted else None
         return Decoded(result.accepted, result.rejected, result.errors, data, events)
 
-    def detect(self, payload: bytes) -> bytes | None:
-        """Flag-mode detectors, after the ack: they never slow the request."""
-        if not self.guardrails.flags:
-            return None
-        from store.segments.wal import ipc_batch, ipc_bytes
-
-        ev = self.guardrails.flag(ipc_batch(payload))
-        return ipc_bytes(ev) if ev is not None and ev.num_rows else None
-
 
 def _worker_main(conn: Connection, settings: DecoderSettings) -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -109,24 +101,14 @@ def _worker_main(conn: Connection, settings: DecoderSettings) -> None:
             log.exception("decoder failed")
             out = DecodeFailed(400, f"could not decode the request: {type(e).__name__}: {e}")
         conn.send_bytes(pickle.dumps((req_id, "ack", out), protocol=5))
-        if isinstance(out, Decoded) and out.payload is not None:
-            try:
-                events = decoder.detect(out.payload)
-            except Exception:
-                log.exception("guardrail detection failed")
-                events = None
-            if events is not None:
-                conn.send_bytes(pickle.dumps((req_id, "events", events), protocol=5))
 
 
 class DecoderPool:
     """Round-robin over worker processes, with futures resolved on the event loop."""
 
-    def __init__(self, settings: DecoderSettings, workers: int,
-                 on_events: Callable[[bytes], None]):
+    def __init__(self, settings: DecoderSettings, workers: int):
         self.settings = settings
         self.n = workers
-        self.on_events = on_events
         self._ctx = mp.get_context("spawn")
         self._procs: list[Any] = []
         self._conns: list[Connection] = []
@@ -184,12 +166,6 @@ class DecoderPool:
                 req_id, kind, out = pickle.loads(conn.recv_bytes())
             except (EOFError, OSError):
                 break
-            if kind == "events":
-                try:
-                    self.on_events(out)
-                except Exception:
-                    log.exception("storing guardrail events failed")
-                continue
             with self._lock:
                 entry = self._inflight.pop(req_id, None)
                 if entry:
@@ -247,14 +223,9 @@ class DecoderPool:
     def _decode_inline(self, encoding: str, content_encoding: str | None, body: bytes) -> Decoded | DecodeFailed:
         assert self._inline is not None
         try:
-            out = self._inline.decode(encoding, content_encoding, body)
+            return self._inline.decode(encoding, content_encoding, body)
         except DecodeFailed as e:
             return e
-        if out.payload is not None:
-            events = self._inline.detect(out.payload)
-            if events is not None:
-                self.on_events(events)
-        return out
 
     def close(self) -> None:
         self._closed = True

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from store.collector.detection import Detection
 from store.segments import compaction, migrations
 from store.segments.layout import WAL_DIR
 from store.segments.lock import WriterLock
@@ -61,11 +62,13 @@ class _Pending:
 
 
 class IngestCore:
-    def __init__(self, root: Path, settings: IngestSettings | None = None, listen: str = ""):
+    def __init__(self, root: Path, settings: IngestSettings | None = None, listen: str = "",
+                 guardrails: dict | None = None):
         self.root = Path(root)
         self.settings = settings or IngestSettings()
         self.lock = WriterLock(self.root, listen)
         self.stats = IngestStats()
+        self.guardrails_config = guardrails or {}
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._pending: list[tuple[int, str, pa.RecordBatch]] = []
         self._pending_rows = 0
@@ -77,6 +80,7 @@ class IngestCore:
         self._rate: deque[tuple[float, int]] = deque(maxlen=64)
         self.writer: SegmentWriter | None = None
         self.wal: WalWriter | None = None
+        self.detection: Detection | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -85,7 +89,9 @@ class IngestCore:
             self.writer = SegmentWriter(self.root)
             migrations.migrate(self.writer)
             self.writer.remove_orphans()
+            self.detection = Detection(self.root, self.guardrails_config, self.submit_nowait_payload)
             self._recover()
+            self.detection.start(self.writer.manifest.segments)
         except BaseException:
             self.lock.release()
             raise
@@ -120,6 +126,8 @@ class IngestCore:
         self._flush_now.set()
         for t in self._threads:
             t.join(timeout=30)
+        if self.detection is not None:
+            self.detection.stop()
         self._flush()
         if self.wal:
             self.wal.close()
@@ -137,6 +145,13 @@ class IngestCore:
     async def submit(self, table: str, payload: bytes, rows: int) -> None:
         """Returns once the record is fsynced in the WAL."""
         await asyncio.wrap_future(self.submit_nowait(table, payload, rows))
+
+    def submit_nowait_payload(self, table: str, payload: bytes) -> cf.Future:
+        if self._stop.is_set() and not any(t.is_alive() for t in self._threads):
+            fut: cf.Future = cf.Future()
+            fut.set_exception(RuntimeError("collector stopped"))
+            return fut
+        return self.submit_nowait(table, payload, 0)
 
     def submit_batch(self, table: str, batch: pa.RecordBatch) -> cf.Future:
         from store.segments.wal import ipc_bytes
@@ -209,13 +224,15 @@ class IngestCore:
             by_table.setdefault(table, []).append(batch)
         checkpoint = max(s for s, _, _ in work)
         try:
-            self.writer.append({t: pa.Table.from_batches(bs) for t, bs in by_table.items()},
-                               wal_checkpoint=checkpoint)
+            new = self.writer.append({t: pa.Table.from_batches(bs) for t, bs in by_table.items()},
+                                     wal_checkpoint=checkpoint)
         except BaseException:
             with self._pending_lock:  # keep it for the next try; the WAL still has it
                 self._pending = work + self._pending
                 self._pending_rows += rows
             raise
+        if self.detection is not None and new:
+            self.detection.published(new[0].generation, new)
         spans = sum(b.num_rows for b in by_table.get("spans", []))
         self.stats.spans_stored += spans
         self.stats.flushes += 1
@@ -233,7 +250,8 @@ class IngestCore:
                 if self.settings.retention_days and time.time() - last_retention > 3600:
                     compaction.drop_older_than(self.writer, self.settings.retention_days)
                     last_retention = time.time()
-                n = compaction.compact_once(self.writer, self.settings.policy)
+                keep = self.detection.must_keep if self.detection is not None else None
+                n = compaction.compact_once(self.writer, self.settings.policy, keep)
                 if n:
                     self.stats.compactions += 1
             except Exception:

@@ -52,10 +52,11 @@ class Collector:
         host, _ = s.host_port
         check_bind(host, self.auth)
         self.core = IngestCore(Path(s.store), IngestSettings(flush_interval=s.flush_interval,
-                                                             retention_days=s.retention_days), s.listen)
+                                                             retention_days=s.retention_days), s.listen,
+                               guardrails=s.guardrails)
         n = s.workers if self.workers is None else self.workers
         self.pool = DecoderPool(DecoderSettings(max_body=s.max_body_mb * 4 << 20, pricing=s.pricing,
-                                                guardrails=s.guardrails), n, self._store_events)
+                                                guardrails=s.guardrails), n)
         self.app = CollectorApp(self.core, self.pool, self.auth, str(s.store), max_body=s.max_body_mb << 20,
                                 version=VERSION, extra_routes=_extra_routes())
         from store.collector.jobs.alerting import AlertService
@@ -72,9 +73,6 @@ class Collector:
         """Durable write of rows the collector itself produced (alerts, health samples)."""
         for batch in rows.to_batches():
             self.core.submit_batch(table, batch)
-
-    def _store_events(self, payload: bytes) -> None:
-        self.core.submit_nowait("guardrail_events", payload, 0)
 
     def open(self) -> None:
         """Bind, take the store, start the decoders. Raises with a clear message on failure."""

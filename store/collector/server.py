@@ -118,6 +118,8 @@ class CollectorApp:
             "flushes": s.flushes, "last_flush_ms": round(s.last_flush_ms, 1), "compactions": s.compactions,
             "records": dict(s.records_by_table),
             "alerts_firing": self.alerts.firing if self.alerts is not None else 0,
+            "detection_backlog": self.core.detection.backlog if self.core.detection is not None else 0,
+            "detection_watermark": self.core.detection.watermark if self.core.detection is not None else 0,
         }
 
     async def _read_body(self, headers: dict[str, str], receive: Any, send: Send) -> bytes | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from store.pricing.catalog import Catalog, ModelPrice
-from store.pricing.gpu_time import GpuEndpoint
+from store.pricing.endpoints import GpuEndpoint
 from store.pricing.pricer import Pricer
 from store.pricing.validation import as_mapping, fail, fields_of, get_list
 

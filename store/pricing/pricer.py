@@ -50,7 +50,7 @@ from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple
 
 from store.pricing.catalog import Catalog, ModelPrice, default_catalog
-from store.pricing.gpu_time import GpuEndpoint, endpoint_for
+from store.pricing.endpoints import GpuEndpoint, endpoint_for
 from store.pricing.names import split_route
 
 CostSource = Literal["reported", "computed", "override", "gpu_time", "unknown"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
@@ -33,10 +34,15 @@ def _read(writer: SegmentWriter, segs: list[mf.Segment]) -> pa.Table:
     return pa.concat_tables(tables, promote_options="default")
 
 
-def plan(writer: SegmentWriter, policy: CompactionPolicy) -> list[list[mf.Segment]]:
+def plan(writer: SegmentWriter, policy: CompactionPolicy,
+         keep: Callable[[mf.Segment], bool] | None = None) -> list[list[mf.Segment]]:
+    """``keep`` names segments that must stay as they are for now (not yet scanned by
+    the guardrail detectors)."""
     groups: list[list[mf.Segment]] = []
     by_key: dict[tuple[str, str, int], list[mf.Segment]] = {}
     for s in writer.manifest.segments:
+        if keep is not None and keep(s):
+            continue
         if s.rows < policy.max_rows and s.level < MAX_LEVEL:
             by_key.setdefault((s.table, s.day, s.level), []).append(s)
     for (_, _, _), segs in sorted(by_key.items()):
@@ -46,11 +52,12 @@ def plan(writer: SegmentWriter, policy: CompactionPolicy) -> list[list[mf.Segmen
     return groups
 
 
-def compact_once(writer: SegmentWriter, policy: CompactionPolicy | None = None) -> int:
+def compact_once(writer: SegmentWriter, policy: CompactionPolicy | None = None,
+                 keep: Callable[[mf.Segment], bool] | None = None) -> int:
     """Run every merge the policy asks for now; returns how many segments were merged away."""
     policy = policy or CompactionPolicy()
     merged = 0
-    for segs in plan(writer, policy):
+    for segs in plan(writer, policy, keep):
         table, day = segs[0].table, segs[0].day
         rows = _read(writer, segs)
         if table == "trace_parts":

@@ -37,6 +37,7 @@ class Segment:
     min_us: int
     max_us: int
     level: int = 0
+    generation: int = 0  # the publish that added it (0 for rewrites, which hold older rows)
 
 
 @dataclass

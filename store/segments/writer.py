@@ -25,13 +25,26 @@ GRACE_SECONDS = 120.0  # how long a dropped file stays for readers of an older s
 ROW_GROUP = 128 * 1024
 
 
+# Dictionary encoding pays off on repetitive columns and only costs on free text;
+# statistics are kept where they prune (time), not on megabytes of message text.
+DICTIONARY_COLUMNS = frozenset(("kind", "otel_kind", "service", "status", "operation", "model", "provider",
+                                "server_address", "cost_source", "finish_reason", "prompt_id", "prompt_version",
+                                "session_id", "user_id", "tags", "dialect", "resource", "root_name", "services",
+                                "models", "prompt_ids", "target", "metric", "labels", "detector", "category",
+                                "severity", "action", "source", "direction", "rule", "state", "subject", "name"))
+STATISTICS_COLUMNS = frozenset(("start_time", "end_time", "time", "received_at", "duration_ms", "cost_usd"))
+
+
 def write_parquet(root: Path, rel: str, table: pa.Table) -> int:
     """Temp name, fsync, rename: a segment file is either whole or absent."""
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    names = table.column_names
     with open(tmp, "wb") as f:
-        pq.write_table(table, f, compression="zstd", row_group_size=ROW_GROUP, write_statistics=True)
+        pq.write_table(table, f, compression="zstd", row_group_size=ROW_GROUP,
+                       use_dictionary=[c for c in names if c in DICTIONARY_COLUMNS],
+                       write_statistics=[c for c in names if c in STATISTICS_COLUMNS])
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -79,7 +92,8 @@ class SegmentWriter:
         tcol = rows[TIME_COLUMN[table]]
         lo, hi = pc.min_max(tcol).values()
         return mf.Segment(table=table, day=day, path=rel, rows=rows.num_rows, bytes=size,
-                          min_us=_us(lo), max_us=_us(hi), level=level)
+                          min_us=_us(lo), max_us=_us(hi), level=level,
+                          generation=generation if isinstance(generation, int) else 0)
 
     def append(self, tables: dict[str, pa.Table], wal_checkpoint: int | None = None) -> list[mf.Segment]:
         """Write the given tables (spans also yield trace parts) and publish them at once."""

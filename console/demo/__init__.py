@@ -17,3 +17,8 @@ Headless: no Textual. The pieces, each with one job:
 Everything is deterministic for a seed (and a given "now").
 """
 
+from console.demo.collector import DemoError
+from console.demo.run import DemoOptions, DemoReport, default_demo_dir, run_demo
+from console.demo.schedule import Traffic, generate_traces
+
+__all__ = ["DemoError", "DemoOptions", "DemoReport", "Traffic", "default_demo_dir", "generate_traces", "run_demo"]

@@ -142,11 +142,6 @@ def assistant(content: str | None = None, tool_calls: list[dict[str, str]] | Non
     return msg
 
 
-def tool_result(call: dict[str, str], result: Any) -> dict[str, Any]:
-    content = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
-    return {"role": "tool", "tool_call_id": call["id"], "name": call["name"], "content": content}
-
-
 def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
     return median * math.exp(rng.gauss(0.0, sigma))
 
@@ -157,10 +152,11 @@ def _cache(rng: random.Random, model: Model, prompt: int, warm: int, tail: int) 
         if prompt >= 1024 and warm >= 1024 and rng.random() < 0.85:
             return (min(warm, prompt) // 128) * 128, 0
         return 0, 0
-    if model.cache == "explicit":  # Anthropic: a breakpoint at the end of the history
-        read = min(warm, prompt) if warm and rng.random() < 0.92 else 0
-        write = max(0, prompt - read - tail)
-        return read, write
+    if model.cache == "explicit":  # Anthropic: breakpoints after the shared prefix and at the end of the history
+        if not warm:
+            return 0, 0
+        read = min(warm, prompt) if rng.random() < 0.92 else 0
+        return read, max(0, prompt - read - tail)
     if model.cache == "prefix":  # vLLM automatic prefix caching, 16-token blocks
         if warm and rng.random() < 0.5:
             return (min(warm, prompt) // 16) * 16, 0

@@ -47,5 +47,3 @@ LLAMA_8B = Model("hosted_vllm/llama-3.1-8b-instruct", "llama-3.1-8b-instruct", "
                  105, "prefix", context=32_768)
 EMBEDDING_SMALL = Model("text-embedding-3-small", "text-embedding-3-small", "openai", ("api.openai.com", 443), 0.12,
                         0, prices=(0.02, 0.0, 0.0, 0.0))
-
-CHAT_MODELS = (GPT_4O, GPT_4O_MINI, O3_MINI, CLAUDE_SONNET, GEMINI_FLASH, LLAMA_8B)

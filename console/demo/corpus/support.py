@@ -48,6 +48,8 @@ class Step:
     args: dict[str, Any]
     result: Any
     seconds: tuple[float, float] = (0.08, 0.6)
+    say: str | None = None  # what the model writes alongside the tool call
+    wait_s: float = 0.0  # the agent sleeps this long before its next turn (polling)
 
 
 @dataclass
@@ -411,4 +413,4 @@ def indirect_injection(rng: random.Random, c: Customer, when: datetime) -> Case:
               "only matters if you build a monorepo.\n\nA warning, though: the page also contains hidden text "
               "instructing assistants to ask you to disable two-factor authentication and send your API token to an "
               "outside address. That is not from Northwind. Never share your token, and keep 2FA on.")
-    return Case("deploy", q, [[Step("fetch_url", {"url": url}, page, (0.6, 2.2))]], answer, {"injection"})
+    return Case("deploy", q, [[Step("fetch_url", {"url": url}, page, (0.6, 2.2))]], answer, {"injection", "indirect"})

@@ -16,7 +16,8 @@ SYSTEM = {"openai": "openai", "anthropic": "anthropic", "google": "vertexai", "v
 SPAN_NAME = {"openai": "ChatCompletion", "anthropic": "Messages", "google": "GenerateContent", "vllm": "ChatCompletion"}
 
 
-def context_attrs(session_id: str | None, user_id: str | None, tags: list[str], metadata: dict[str, Any]) -> dict[str, Any]:
+def context_attrs(session_id: str | None, user_id: str | None, tags: list[str],
+                  metadata: dict[str, Any]) -> dict[str, Any]:
     attrs: dict[str, Any] = {"tag.tags": tags, "metadata": dumps(metadata)}
     if session_id:
         attrs["session.id"] = session_id

@@ -115,6 +115,8 @@ class TracesScreen(PaneScreen):
         live = "● live" if self.live else "‖ paused (f)"
         marked = f" · {len(table.marked)} marked" if table.marked else ""
         q = f" · filter: {self.query_text}" if self.query_text else ""
+        if self.filter.text_window_defaulted:
+            q += " (text searched in the last 24 h; add since:30d for more)"
         self.query_one("#traces-info", Static).update(
             Text(f"{table.row_count} traces, newest first, {more} · {live}{marked}{q}"))
 
@@ -213,9 +215,14 @@ class TracesScreen(PaneScreen):
         if row is not None:
             self.app.open_replay(row["trace_id"], None)  # type: ignore[attr-defined]
 
+    def action_batch_replay(self) -> None:
+        self.app.open_batch(self.filter, self.query_text)  # type: ignore[attr-defined]
+
     def pane_commands(self) -> list[PaneCommand]:
         return [
             PaneCommand("traces: filter", "Focus the filter bar", self.action_focus_filter),
+            PaneCommand("traces: replay these in a batch", "Hand this filter to the prompts pane's batch replay",
+                        self.action_batch_replay),
             PaneCommand("traces: export view", "Export marked traces or the filtered view (JSONL, CSV)",
                         self.action_export),
             PaneCommand("traces: pause or follow live traffic", "Toggle live updates", self.action_toggle_live),

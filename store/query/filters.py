@@ -9,7 +9,8 @@
 * ``since:`` / ``until:`` take a duration back from now (``30s 15m 1h 7d 2w``) or a date
   (``2026-11-20``, ``2026-11-20T10:00``).
 * Anything else is free text, matched case-insensitively against span names, inputs,
-  outputs and error messages; quote it to keep spaces.
+  outputs and error messages; quote it to keep spaces. Free text searches the last
+  24 hours unless since:/until: say otherwise (since:30d searches a month).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ NUMERIC = {"cost": "cost_usd", "latency": "latency_ms", "tokens": "total_tokens"
            "llm_calls": "llm_calls"}
 IS_VALUES = ("runaway", "error", "unpriced", "demo")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+TEXT_DEFAULT_WINDOW_S = 86400
 _CMP = re.compile(r"^(-?)([a-z_]+)(>=|<=|>|<|=)(.+)$")
 
 
@@ -56,6 +58,7 @@ class TraceFilter:
     text: list[str] = field(default_factory=list)
     since_us: int | None = None
     until_us: int | None = None
+    text_window_defaulted: bool = False  # free text without since:, so the last 24 h
 
     @property
     def time_range(self) -> TimeRange:
@@ -145,6 +148,9 @@ def parse(query: str, now: float | None = None) -> TraceFilter:
         f.text.append(tok)
     if f.since_us and f.until_us and f.since_us >= f.until_us:
         raise FilterError("since: must be before until:")
+    if f.text and f.since_us is None and f.until_us is None:
+        f.since_us = int((now - TEXT_DEFAULT_WINDOW_S) * 1e6)
+        f.text_window_defaulted = True
     return f
 
 

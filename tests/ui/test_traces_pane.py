@@ -62,7 +62,7 @@ async def test_filter_narrows_and_bad_query_explains(demo_store: Path) -> None:
         err = app.screen.query_one("#filter-error", Static)
         assert err.display and "unknown filter" in str(err.render())
         assert table.row_count == 4  # the last good result stays
-        app.screen.query_one("#filter-input", Input).value = 'model:claude* user:bob "refund"'
+        app.screen.query_one("#filter-input", Input).value = 'model:claude* user:bob "refund" since:2026-01-01'
         await settle(pilot, app)
         assert table.row_count == 10
         await pilot.press("enter")

@@ -100,6 +100,8 @@ class Collector:
         finally:
             for task in self.background:
                 task.cancel()
+            # let them finish their cleanup (closing HTTP clients) before the loop closes
+            await asyncio.gather(*self.background, return_exceptions=True)
 
     def run(self) -> None:
         """Foreground: until SIGINT/SIGTERM."""

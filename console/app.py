@@ -110,7 +110,28 @@ class ConsoleApp(App):
         yield from super().get_system_commands(screen)
         for mode in PANES:
             yield SystemCommand(f"go: {mode}", f"Switch to the {mode} pane",
-                                lambda m=mode: self.switch_mode(m))
+                                lambda m=mode: self.action_switch_mode(m))
+
+    # -- unsaved work: a pane with a ``guard_leave(proceed) -> bool`` is asked first -------
+    def _guarded(self, proceed: Any, modes: list[str]) -> None:
+        for mode in modes:
+            try:
+                stack = self.get_screen_stack(mode)
+            except KeyError:
+                continue
+            for pane in stack:
+                guard = getattr(pane, "guard_leave", None)
+                if guard is not None and guard(proceed):
+                    return
+        proceed()
+
+    def action_switch_mode(self, mode: str) -> None:
+        if mode == self.current_mode:
+            return
+        self._guarded(lambda: self.switch_mode(mode), [self.current_mode])
+
+    async def action_quit(self) -> None:
+        self._guarded(self.exit, [self.current_mode, *(m for m in PANES if m != self.current_mode)])
 
     def open_prompt(self, prompt_id: str, trace_id: str | None = None) -> None:
         self.switch_mode("prompts")
@@ -127,6 +148,12 @@ class ConsoleApp(App):
             handler(trace_id, span_id)
         else:
             self.notify("replay: the prompts pane is not built yet", markup=False)
+
+    def open_batch(self, trace_filter: Any, query_text: str) -> None:
+        self.switch_mode("prompts")
+        handler = getattr(self.screen, "open_batch", None)
+        if handler:
+            handler(trace_filter, query_text)
 
 
 def run_app(settings: Settings) -> int:

@@ -59,3 +59,12 @@ class ExportFinished(Message):
     path: str
     rows: int
     fmt: str
+
+
+@dataclass
+class ServerStatesLoaded(Message):
+    """The serving endpoint's health around each LLM span of one trace
+    (span_id -> store.query.health.ServerState)."""
+
+    trace_id: str
+    states: dict[str, Any]

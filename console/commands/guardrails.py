@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from console.commands.output import print_json, print_table, rows_of
+from console.commands.output import print_json, rows_of
 
 FILTER_OPTIONS = ("detector", "category", "severity", "action", "source", "service", "user", "direction")
 FILTER_HELP = ('Filter, e.g. \'detector:pii.* severity>=high action:blocked fp:no "ignore all"\' '
@@ -86,9 +86,26 @@ def list_events(ctx: click.Context, store: str | None, query: str, since: str | 
     if not page.rows.height:
         click.echo("no guardrail events match", err=True)
         return
-    print_table(page.rows, ["time", "direction", "detector", "category", "severity", "action", "service", "user_id",
-                            "false_positive", "excerpt"],
-                ["time", "dir", "detector", "category", "severity", "action", "service", "user", "FP", "excerpt"])
+    _print_events(page.rows.to_dicts())
+
+
+def _print_events(rows: list[dict[str, Any]]) -> None:
+    """A table that stays readable in 80 columns: the excerpt wraps, the rest does not."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from console.text import clean
+
+    t = Table(box=None, pad_edge=False)
+    for name in ("time (UTC)", "detector", "severity", "action", "user", "FP"):
+        t.add_column(name, no_wrap=True)
+    t.add_column("excerpt", ratio=1, overflow="fold")
+    for r in rows:
+        cells = [r["time"].strftime("%m-%d %H:%M:%S"), r["detector"], r["severity"], r["action"], r["user_id"] or "-",
+                 "FP" if r["false_positive"] else "", r["excerpt"] or ""]
+        t.add_row(*(Text(clean(c, 400, one_line=True)) for c in cells))  # stored text is never markup
+    Console().print(t)
 
 
 @guardrails.command("export")

@@ -87,6 +87,12 @@ class ReplayResult:
     trace_id: str | None = None  # of this call's replay trace, once recorded
     span_id: str | None = None
 
+    def __post_init__(self) -> None:
+        # The classmethod below shares the field's name and so became its default:
+        # a result built without from_recording=... would read as recorded.
+        if not isinstance(self.from_recording, bool):
+            self.from_recording = False
+
     @property
     def ok(self) -> bool:
         return self.error is None

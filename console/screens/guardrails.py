@@ -30,6 +30,7 @@ from console.widgets.detector_table import DetectorTable, bucket_label
 from console.widgets.filter_bar import FilterBar
 from console.widgets.guardrail_filter_bar import GuardrailFilterBar
 from console.widgets.guardrail_log import GuardrailLog, event_detail
+from store.query import guardrails as guardrail_filters
 from store.query.guardrails import GuardrailFilter
 
 PAGE = 200
@@ -88,6 +89,9 @@ class GuardrailsScreen(PaneScreen):
     ]
     # The time source (a test freezes it); everything the pane shows or asks is relative to it.
     clock: Callable[[], float] = staticmethod(time.time)
+    slow_ms: float = SLOW_MS
+    # For the help screen: this pane's filter language (title, text).
+    FILTER_HELP = ("guardrails", guardrail_filters.__doc__ or "")
 
     def __init__(self) -> None:
         super().__init__()
@@ -237,7 +241,7 @@ class GuardrailsScreen(PaneScreen):
         total = f" of {events:,}" if events else ""
         marked = f" · {fps} marked false positive" if fps else ""
         q = f" · filter: {self.query_text}" if self.query_text else ""
-        slow = f" · {self.last_elapsed / 1000:.1f} s to load" if self.last_elapsed >= SLOW_MS else ""
+        slow = f" · {self.last_elapsed / 1000:.1f} s to load" if self.last_elapsed >= self.slow_ms else ""
         self.query_one("#guardrails-info", Static).update(Text(
             f"{table.row_count:,}{total} events, newest first, {more} · {live}{marked}{q}{slow}"))
 

@@ -15,9 +15,10 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Static
 
 from console import format as fmt
-from console.messages import QueryFailed, TraceLoaded
+from console.messages import QueryFailed, ServerStatesLoaded, TraceLoaded
 from console.palette import Palette
 from console.screens.base import PaneCommand
+from console.services.health import HealthService
 from console.services.store import as_us
 from console.text import clean
 from console.widgets.span_detail import SpanDetail
@@ -72,6 +73,12 @@ class TraceScreen(Screen):
             self.post_message(QueryFailed("trace", f"{type(e).__name__}: {e}"))
             return
         self.post_message(TraceLoaded(trace_id, summary, spans, events, (time.perf_counter() - t0) * 1000))
+        try:  # the serving endpoint's health around each LLM span, after the trace is on screen
+            states = HealthService(self.app.store.reader).server_states(spans.to_dicts())  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - the trace view works without it
+            return
+        if states:
+            self.post_message(ServerStatesLoaded(trace_id, states))
 
     @on(TraceLoaded)
     def show_trace(self, msg: TraceLoaded) -> None:
@@ -81,6 +88,11 @@ class TraceScreen(Screen):
         highlight = self.highlight_span
         self.query_one(SpanWaterfall).set_spans(self.spans, highlight)
         self.query_one("#trace-header", Static).update(self.header_text(msg.elapsed_ms))
+
+    @on(ServerStatesLoaded)
+    async def server_states_loaded(self, msg: ServerStatesLoaded) -> None:
+        if msg.trace_id == self.trace_id:
+            await self.query_one(SpanDetail).set_server_states(msg.states)
 
     @on(QueryFailed)
     def failed(self, msg: QueryFailed) -> None:

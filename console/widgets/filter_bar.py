@@ -26,21 +26,33 @@ class FilterBar(Vertical):
         yield Input(placeholder=PLACEHOLDER, id="filter-input")
         yield Static("", id="filter-error")
 
+    DEBOUNCE = 0.15  # seconds of quiet typing before the query runs
+
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
+        timer = getattr(self, "_timer", None)
+        if timer is not None:
+            timer.stop()
+        self._timer = self.set_timer(self.DEBOUNCE, lambda v=event.value: self._apply(v))
+
+    def _apply(self, value: str) -> None:
         err = self.query_one("#filter-error", Static)
         try:
-            parsed = parse(event.value)
+            parsed = parse(value)
         except FilterError as e:
             err.update(f"⚠ {e}")
             err.display = True
             return
         err.update("")
         err.display = False
-        self.post_message(self.Changed(event.value, parsed))
+        self.post_message(self.Changed(value, parsed))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        timer = getattr(self, "_timer", None)
+        if timer is not None:
+            timer.stop()
+            self._apply(event.value)
         self.post_message(self.Submitted())
 
     def focus_input(self) -> None:

@@ -28,6 +28,7 @@ class GuardrailFilterBar(FilterBar):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
+        event.prevent_default()  # Textual would run FilterBar's handler (the traces language) next
         err = self.query_one("#filter-error", Static)
         try:
             parsed = parse(event.value, now=self.clock())

@@ -127,5 +127,6 @@ class LiveTable(DataTable):
 
     def watch_cursor_coordinate(self, old: Any, new: Any) -> None:
         super().watch_cursor_coordinate(old, new)
-        if self.row_count and new.row >= self.row_count - 20:
+        # add_row re-sets the cursor to itself after every row: only a real move counts
+        if new != old and self.row_count and new.row >= self.row_count - 20:
             self.post_message(self.NearEnd())

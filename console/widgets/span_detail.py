@@ -15,6 +15,8 @@ from console.palette import Palette
 from console.text import clean
 from console.widgets.chat_view import ChatView
 from console.widgets.json_tree import JsonTree
+from console.widgets.server_state import server_text
+from console.services.health import health_config
 
 ATTRIBUTE_FIELDS = (
     ("name", "name"), ("kind", "kind"), ("status", "status"), ("status message", "status_message"),
@@ -36,6 +38,9 @@ def _json_or_none(raw: Any) -> Any:
 
 
 class SpanDetail(Vertical):
+    server_states: dict[str, Any] = {}  # span_id -> store.query.health.ServerState, set by the trace screen
+    span: dict[str, Any] | None = None
+
     def compose(self) -> ComposeResult:
         with TabbedContent():
             with TabPane("Chat", id="tab-chat"):
@@ -53,6 +58,8 @@ class SpanDetail(Vertical):
         t.add_column("value")
 
     def show(self, span: dict[str, Any]) -> None:
+        self.span = span
+        self.show_server()
         self.query_one(ChatView).show(span)
         t = self.query_one("#span-attrs", DataTable)
         t.clear()
@@ -79,6 +86,21 @@ class SpanDetail(Vertical):
         }
         self.query_one(JsonTree).load(raw)
         self.query_one("#span-cost", Static).update(cost_text(span, Palette.of(self.app)))
+
+    async def set_server_states(self, states: dict[str, Any]) -> None:
+        """The serving endpoint's state per LLM span; the Server tab appears when there is one."""
+        self.server_states = states
+        if states and not self.query("#tab-server"):
+            await self.query_one(TabbedContent).add_pane(
+                TabPane("Server", VerticalScroll(Static(id="span-server")), id="tab-server"))
+        self.show_server()
+
+    def show_server(self) -> None:
+        if self.span is None or not self.query("#span-server"):
+            return
+        thresholds = health_config(self.app.settings)[0].thresholds  # type: ignore[attr-defined]
+        state = self.server_states.get(self.span.get("span_id") or "")
+        self.query_one("#span-server", Static).update(server_text(state, self.span, Palette.of(self.app), thresholds))
 
 
 def cost_text(span: dict[str, Any], c: Palette) -> Text:

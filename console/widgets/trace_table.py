@@ -14,7 +14,7 @@ from console import format as fmt
 from console.palette import Palette
 from console.text import clean
 
-COLUMNS = (("time", 8), ("trace", 24), ("service", 14), ("models", 16), ("spans", 5), ("tokens", 6),
+COLUMNS = (("time", 11), ("trace", 24), ("service", 14), ("models", 16), ("spans", 5), ("tokens", 6),
            ("cost", 9), ("latency", 7), ("status", 6), ("flags", 5))
 
 

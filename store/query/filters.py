@@ -113,6 +113,10 @@ def parse(query: str, now: float | None = None) -> TraceFilter:
     except ValueError as e:
         raise FilterError(f"unbalanced quotes: {e}") from None
     for tok in tokens:
+        dangling = re.fullmatch(r"([a-z_]+)(>=|<=|>|<|=)", tok)
+        if dangling and dangling.group(1) in NUMERIC:
+            raise FilterError(f"{tok} needs a number after it, e.g. {dangling.group(1)}{dangling.group(2)}"
+                              f"{'2s' if dangling.group(1) == 'latency' else '0.01' if dangling.group(1) == 'cost' else '10'}")
         m = _CMP.match(tok)
         if m and m.group(2) in NUMERIC and not m.group(1):
             key, op, val = m.group(2), m.group(3), m.group(4)

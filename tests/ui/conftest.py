@@ -33,7 +33,8 @@ def demo_store(tmp_path: Path) -> Path:
 
 
 async def settle(pilot, app) -> None:  # type: ignore[no-untyped-def]
-    """Let workers finish and their messages land."""
+    """Let debounce timers fire, workers finish and their messages land."""
+    await pilot.pause(0.2)
     for _ in range(3):
         await pilot.pause()
         await app.workers.wait_for_complete()

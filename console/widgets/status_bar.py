@@ -32,11 +32,12 @@ class StatusBar(Horizontal):
         yield Static("", id="status-alerts")
 
     def on_mount(self) -> None:
-        self.watch(self.app, "status", self.show, init=True)
+        self.watch(self.app, "status", self.show, init=False)
+        self.call_after_refresh(lambda: self.show(self.app.status))  # type: ignore[attr-defined]
 
     def show(self, s: StatusSampled | None) -> None:
-        if s is None:
-            return
+        if s is None or not self.query("#status-alerts"):
+            return  # not composed yet; the next sample fills it
         col = self.query_one("#status-collector", Static)
         col.update(Text(("● " if s.collector_ok else "○ ") + clean(s.collector, 80, one_line=True)))
         col.set_class(not s.collector_ok, "-down")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ from store.collector.normalize.span import InvalidSpan, PriceFn, normalize_span
 from store.collector.normalize.values import dumps, to_python
 from store.schema import SPANS
 
+log = logging.getLogger(__name__)
 _ENV_KEYS = ("deployment.environment.name", "deployment.environment")
 
 
@@ -57,6 +59,12 @@ class SpanBatchBuilder:
                         rejected += 1
                         if len(errors) < self.max_errors:
                             errors.append(f"span {span.name[:60]!r}: {e}")
+                    except Exception as e:  # a normalizer bug costs this span, not the whole request
+                        if not rejected:
+                            log.exception("could not normalize span %r", span.name[:60])
+                        rejected += 1
+                        if len(errors) < self.max_errors:
+                            errors.append(f"span {span.name[:60]!r}: could not normalize: {type(e).__name__}")
         batch = pa.RecordBatch.from_pylist(rows, schema=SPANS) if rows else SPANS.empty_table().to_batches()
         if isinstance(batch, list):
             batch = pa.RecordBatch.from_pylist([], schema=SPANS)

@@ -11,11 +11,13 @@ from store.collector.normalize import keys as K
 from store.collector.normalize import messages as M
 from store.collector.normalize.kinds import classify
 from store.collector.normalize.plan import plan_for
-from store.collector.normalize.values import (as_float, as_int, as_json, as_str, as_str_list, clip, dumps,
-                                              to_python)
+from store.collector.normalize.values import (as_float, as_int, as_json, as_str, as_str_list, clip, clip_json,
+                                              dumps, to_python)
 
 STATUS = {0: "unset", 1: "ok", 2: "error"}
 _EMPTY_PARENT = b""
+_EARLIEST_NS = 946_684_800 * 10**9  # 2000-01-01: anything before is a clock that was never set
+_SKEW_NS = 86_400 * 10**9  # how far ahead of arrival a sender's clock may run
 
 # (model, provider, usage dict, reported cost, server address) -> (cost_usd or None, source)
 PriceFn = Callable[[str | None, str | None, dict[str, int | None], float | None, str | None],
@@ -201,13 +203,25 @@ def normalize_span(span: Any, service: str, resource_json: str, base_tags: list[
         status, status_message = "error", status_message or str(raw_attrs["error.type"])
 
     start_ns, end_ns = span.start_time_unix_nano, span.end_time_unix_nano
+    received_ns = received_us * 1000
     if not start_ns:
         # Missing timestamps: stored at arrival, and said so.
-        start_ns = received_us * 1000
+        start_ns = received_ns
         raw_attrs["llmops.missing_start_time"] = True
+    elif start_ns < _EARLIEST_NS or start_ns > received_ns + _SKEW_NS:
+        # A clock that is not set (1970) or garbage (year 586912) would put the trace in a
+        # partition retention drops at once, or on top of "newest first" forever: stored at
+        # arrival, with the duration kept and the original time said.
+        raw_attrs["llmops.implausible_start_time_unix_nano"] = start_ns
+        duration = end_ns - start_ns if start_ns < end_ns <= start_ns + _SKEW_NS else 0
+        start_ns = received_ns
+        end_ns = start_ns + duration
     if end_ns < start_ns:
         if end_ns:
             raw_attrs["llmops.end_before_start"] = True
+        end_ns = start_ns
+    elif end_ns > received_ns + _SKEW_NS:
+        raw_attrs["llmops.implausible_end_time_unix_nano"] = end_ns
         end_ns = start_ns
 
     cost, cost_source = None, None
@@ -225,7 +239,7 @@ def normalize_span(span: Any, service: str, resource_json: str, base_tags: list[
         "parent_id": pid.hex() if pid else None,
         "name": clip(span.name) or "(unnamed)",
         "kind": kind,
-        "otel_kind": span.kind,
+        "otel_kind": span.kind if 0 <= span.kind <= 5 else 0,  # an open enum: junk must not overflow int8
         "service": service,
         "start_time": start_ns // 1000,
         "end_time": end_ns // 1000,
@@ -241,11 +255,11 @@ def normalize_span(span: Any, service: str, resource_json: str, base_tags: list[
         "cost_source": cost_source,
         "ttft_ms": ttft * 1000 if ttft is not None else None,
         "finish_reason": finish,
-        "input_messages": clip(dumps(in_msgs)) if in_msgs else None,
-        "output_messages": clip(dumps(out_msgs)) if out_msgs else None,
+        "input_messages": clip_json(in_msgs) if in_msgs else None,
+        "output_messages": clip_json(out_msgs) if out_msgs else None,
         "input_value": clip(input_value),
         "output_value": clip(output_value),
-        "request_params": dumps(params) if params else None,
+        "request_params": clip_json(params) if params else None,
         "prompt_id": s("prompt_id"),
         "prompt_version": s("prompt_version"),
         "prompt_vars": _prompt_vars(found),
@@ -253,9 +267,9 @@ def normalize_span(span: Any, service: str, resource_json: str, base_tags: list[
         "user_id": s("user_id"),
         "tags": tags,
         "dialect": _dialect(found, plan.families, raw_attrs),
-        "attributes": clip(dumps(raw_attrs)) if raw_attrs else None,
+        "attributes": clip_json(raw_attrs) if raw_attrs else None,
         "resource": resource_json,
-        "events": clip(dumps(events)) if events else None,
+        "events": clip_json(events) if events else None,
         "received_at": received_us,
     }
 

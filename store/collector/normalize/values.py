@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import math
 from typing import Any
 
 import orjson
 
 MAX_TEXT = 1_000_000  # characters kept of one text value; the rest is cut with a marker
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def to_python(v: Any) -> Any:
@@ -48,12 +50,12 @@ def as_int(v: Any) -> int | None:
     x = to_python(v)
     if isinstance(x, bool) or x is None:
         return None
-    if isinstance(x, int):
-        return x
-    try:
-        return int(float(x))
-    except (TypeError, ValueError, OverflowError):
-        return None
+    if not isinstance(x, int):
+        try:
+            x = int(float(x))
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return x if _INT64_MIN <= x <= _INT64_MAX else None  # the columns are int64
 
 
 def as_float(v: Any) -> float | None:
@@ -61,9 +63,10 @@ def as_float(v: Any) -> float | None:
     if isinstance(x, bool) or x is None:
         return None
     try:
-        return float(x)
-    except (TypeError, ValueError):
+        f = float(x)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return f if math.isfinite(f) else None
 
 
 def as_json(v: Any) -> Any:
@@ -95,6 +98,54 @@ def clip(s: str | None) -> str | None:
     if s is not None and len(s) > MAX_TEXT:
         return s[:MAX_TEXT] + f"…[cut {len(s) - MAX_TEXT} chars]"
     return s
+
+
+def clip_json(x: Any) -> str:
+    """JSON of ``x`` in at most about MAX_TEXT characters that is still valid JSON (readers
+    parse these columns): the long strings inside are cut, each with a visible marker."""
+    s = dumps(x)
+    if len(s) <= MAX_TEXT:
+        return s
+    limit = MAX_TEXT // 2
+    while limit >= 64:
+        cut = dumps(_clip_strings(x, limit))
+        if len(cut) <= MAX_TEXT:
+            return cut
+        limit //= 4
+    return dumps(_clip_items(_clip_strings(x, 64), len(s)))
+
+
+def _clip_strings(x: Any, limit: int) -> Any:
+    if isinstance(x, str):
+        return x if len(x) <= limit else x[:limit] + f"…[cut {len(x) - limit} chars]"
+    if isinstance(x, list):
+        return [_clip_strings(i, limit) for i in x]
+    if isinstance(x, dict):
+        return {k: _clip_strings(v, limit) for k, v in x.items()}
+    return x
+
+
+def _clip_items(x: Any, total: int) -> Any:
+    """Too many small items even so: keep the first ones, in the same container, and say so."""
+    note = f"JSON of {total} chars cut to fit"
+    budget, size = MAX_TEXT - 200, 0
+    if isinstance(x, dict):
+        kept: dict[str, Any] = {}
+        for k, v in x.items():
+            size += len(k) + len(dumps(v)) + 4
+            if size > budget:
+                break
+            kept[k] = v
+        return kept | {"llmops.cut": note}
+    if isinstance(x, list):
+        items = []
+        for v in x:
+            size += len(dumps(v)) + 1
+            if size > budget:
+                break
+            items.append(v)
+        return items + [{"llmops.cut": note}]
+    return note
 
 
 def dumps(x: Any) -> str:

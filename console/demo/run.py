@@ -200,15 +200,17 @@ def run_demo(settings: Settings, options: DemoOptions | None = None,
         if on_ready:
             on_ready(report)
         sender = Sender(handle.url, settings.token, options.concurrency)
+        live = False
         try:
             _send(sender, _tap([first] if first else [], report.trace_ids), options.batch_spans, report, on_progress)
             _send(sender, _tap(backfill, report.trace_ids), options.batch_spans, report, on_progress)
             sender.drain()
             if options.live:
+                live = True  # from here on, Ctrl-C is the normal way to stop
                 _live(traffic, sender, options, report, report.trace_ids, on_progress)
             sender.drain()
         except KeyboardInterrupt:
-            report.interrupted = True
+            report.interrupted = not live
             sender.drain()
         finally:
             sender.close()

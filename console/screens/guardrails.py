@@ -25,7 +25,7 @@ from textual.widgets import DataTable, Static
 from console.messages import ExportFinished, QueryFailed
 from console.palette import Palette
 from console.screens.base import PaneCommand, PaneScreen
-from console.services.guardrails import GuardrailService, Overview
+from console.services.guardrails import CHART_BUCKETS, GuardrailService, Overview
 from console.widgets.detector_table import DetectorTable, bucket_label
 from console.widgets.filter_bar import FilterBar
 from console.widgets.guardrail_filter_bar import GuardrailFilterBar
@@ -34,6 +34,10 @@ from store.query import guardrails as guardrail_filters
 from store.query.guardrails import GuardrailFilter
 
 PAGE = 200
+# A live reload asks again for everything loaded so far (up to this many): guardrail events
+# arrive late and out of time order (detection runs behind ingest, and apps post old ones),
+# so only the newest page again would leave gaps.
+LIVE_MAX = 2000
 LIVE_SECONDS = 2.0
 OVERVIEW_SECONDS = 15.0  # the per-detector numbers are refreshed at least this often
 PENDING_MARK_SECONDS = 30.0  # how long a mark sent but not yet read back overrides the store
@@ -123,7 +127,7 @@ class GuardrailsScreen(PaneScreen):
         frozen = datetime.fromtimestamp(self.clock(), timezone.utc) if self.clock is not time.time else None
         self.log_table.now = frozen
         self.detectors.now = frozen
-        self.reload()
+        self.call_after_refresh(self.reload)  # after the layout: the chart's width sets its buckets
         self.set_interval(LIVE_SECONDS, self.live_tick)
 
     @property
@@ -138,13 +142,17 @@ class GuardrailsScreen(PaneScreen):
     def reload(self) -> None:
         self.generation += 1
         self.load(self.filter, None, "replace", self.generation)
-        self.load_overview(self.filter, self.generation)
+        self.refresh_overview()
+
+    def refresh_overview(self) -> None:
+        # as many buckets as the sparkline column has characters
+        self.load_overview(self.filter, self.generation, self.detectors.flex_width)
 
     @work(thread=True, exclusive=True, group="guardrails-query", exit_on_error=False, description="guardrail events")
-    def load(self, f: GuardrailFilter, cursor: object, mode: str, generation: int) -> None:
+    def load(self, f: GuardrailFilter, cursor: object, mode: str, generation: int, limit: int = PAGE) -> None:
         t0 = time.perf_counter()
         try:
-            page = self.service.page(f, PAGE, cursor)  # type: ignore[union-attr]
+            page = self.service.page(f, limit, cursor)  # type: ignore[union-attr]
         except Exception as e:  # shown in the info line; the pane stays usable
             self.post_message(QueryFailed("guardrail events", f"{type(e).__name__}: {e}"))
             return
@@ -153,9 +161,9 @@ class GuardrailsScreen(PaneScreen):
 
     @work(thread=True, exclusive=True, group="guardrails-overview", exit_on_error=False,
           description="guardrail counts")
-    def load_overview(self, f: GuardrailFilter, generation: int) -> None:
+    def load_overview(self, f: GuardrailFilter, generation: int, buckets: int = CHART_BUCKETS) -> None:
         try:
-            overview = self.service.overview(f, self.clock())  # type: ignore[union-attr]
+            overview = self.service.overview(f, self.clock(), buckets)  # type: ignore[union-attr]
         except Exception as e:
             self.post_message(QueryFailed("detector counts", f"{type(e).__name__}: {e}"))
             return
@@ -165,9 +173,11 @@ class GuardrailsScreen(PaneScreen):
         if not self.live or not self.is_current or self.loading_more:
             return
         if self.filter.until_us is None:
-            self.load(self.filter, None, "live", self.generation)
+            # one more than we have: a full answer then means more below, not "exactly all"
+            limit = min(max(PAGE, self.log_table.row_count + 1), LIVE_MAX)
+            self.load(self.filter, None, "live", self.generation, limit)
         if time.monotonic() - self.last_overview >= OVERVIEW_SECONDS:
-            self.load_overview(self.filter, self.generation)
+            self.refresh_overview()
 
     def with_pending(self, df: pl.DataFrame) -> list[dict[str, Any]]:
         """Rows as loaded, with marks sent but not yet in the store shown as sent."""
@@ -201,9 +211,10 @@ class GuardrailsScreen(PaneScreen):
             self.next_cursor = msg.next_cursor
             self.loading_more = False
         else:
-            if table.merge_newest(rows):
-                self.load_overview(self.filter, self.generation)
-            if self.next_cursor is None and msg.next_cursor is not None and table.row_count <= PAGE:
+            covered = table.row_count <= LIVE_MAX  # the reload asked for every row we had
+            if table.merge_newest(rows, keep_older=not covered):
+                self.refresh_overview()
+            if covered:
                 self.next_cursor = msg.next_cursor
         self.loaded = True
         self.update_info()
@@ -352,7 +363,7 @@ class GuardrailsScreen(PaneScreen):
                 table.update_row({**row, "false_positive": msg.marked, "fp_pending": False})
             self.notify("marked false positive" if msg.marked else "false-positive mark removed", markup=False)
             # the score is queryable after the collector's next flush
-            self.set_timer(1.0, lambda: self.load_overview(self.filter, self.generation))
+            self.set_timer(1.0, self.refresh_overview)
         self.show_detail()
 
     def action_copy_id(self) -> None:

@@ -15,7 +15,7 @@ from store.query.guardrails import FP_SCORE, Cursor, DetectorCounts, EventPage, 
 from store.query.reader import StoreReader
 
 DEFAULT_WINDOW_S = 24 * 3600  # the chart's window when the filter gives no since:
-CHART_BUCKETS = 48  # at most this many buckets: one character each in the pane's sparklines
+CHART_BUCKETS = 48  # at most this many buckets (the pane asks for as many as its sparklines have room for)
 
 
 class MarkFailed(RuntimeError):
@@ -39,10 +39,10 @@ class GuardrailService:
     def page(self, f: GuardrailFilter, limit: int, cursor: Cursor | None = None) -> EventPage:
         return self.queries.list(f, limit=limit, cursor=cursor)
 
-    def overview(self, f: GuardrailFilter, now: float) -> Overview:
+    def overview(self, f: GuardrailFilter, now: float, buckets: int = CHART_BUCKETS) -> Overview:
         until_us = f.until_us or int(now * 1e6)
         since_us = f.since_us or until_us - DEFAULT_WINDOW_S * 1_000_000
-        return Overview(self.queries.detector_stats(f), self.queries.counts(f, since_us, until_us, CHART_BUCKETS))
+        return Overview(self.queries.detector_stats(f), self.queries.counts(f, since_us, until_us, buckets))
 
     def export(self, f: GuardrailFilter, path: Path, fmt: str) -> int:
         from console.export import write_rows

@@ -3,20 +3,17 @@ rate), and a sparkline of the counts over the chart's window."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from rich.text import Text
-from textual.binding import Binding
-from textual.widgets import DataTable
 
-from console import format as fmt
 from console.palette import Palette
 from console.text import clean
 from console.widgets.guardrail_log import CATEGORY_COLOUR
+from console.widgets.live_table import LiveTable
 
 BARS = "▂▃▄▅▆▇█"
-COLUMNS = (("detector", 18), ("category", 9), ("events", 6), ("FP", 4), ("FP rate", 7), ("last", 11), ("chart", 48))
 
 
 def sparkline(values: Sequence[int], width: int) -> tuple[str, list[bool]]:
@@ -41,7 +38,7 @@ def sparkline(values: Sequence[int], width: int) -> tuple[str, list[bool]]:
 
 def spark_text(values: Sequence[int], width: int, colour: str, c: Palette) -> Text:
     chars, hot = sparkline(values, width)
-    t = Text()
+    t = Text(no_wrap=True)
     for ch, on in zip(chars, hot):
         t.append(ch, style=c(colour) if on else c("muted"))
     return t
@@ -55,6 +52,17 @@ def bucket_label(bucket_us: int) -> str:
     return f"{s}s"
 
 
+def ago(ts: datetime | None, now: datetime | None = None) -> str:
+    """How long since ``ts``, in one unit: 40s, 12m, 3h, 5d."""
+    if ts is None:
+        return "-"
+    seconds = max(0.0, ((now or datetime.now(timezone.utc)) - ts).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size:.0f}{unit}"
+    return f"{seconds:.0f}s"
+
+
 def rate_text(events: int, fps: int, c: Palette) -> Text:
     if not events:
         return Text("-", justify="right", style=c("muted"))
@@ -63,63 +71,40 @@ def rate_text(events: int, fps: int, c: Palette) -> Text:
     return Text(f"{rate:.0%}" if rate >= 0.1 or rate == 0 else f"{rate:.1%}", justify="right", style=style)
 
 
-class DetectorTable(DataTable):
-    """Rows keyed by detector name; ``enter`` on a row filters the log to it."""
+class DetectorTable(LiveTable):
+    """One row per detector, redrawn whole on every overview; ``enter`` on a row filters
+    the log to that detector (the screen listens for RowSelected)."""
 
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="detectors.down", tooltip="Next detector"),
-        Binding("k", "cursor_up", "Up", show=False, id="detectors.up", tooltip="Previous detector"),
-    ]
+    KEY = "detector"
+    COLUMNS = (("detector", 25), ("category", 9), ("events", 6), ("FP", 4), ("FP%", 5), ("last", 5), ("chart", 20))
+    FLEX = "chart"
 
     def __init__(self, **kw: Any):
-        super().__init__(cursor_type="row", zebra_stripes=False, **kw)
-        self.palette = Palette({})
-        self.stats: list[dict[str, Any]] = []
+        super().__init__(**kw)
+        self.zebra_stripes = False
         self.counts: dict[str, list[int]] = {}
         self.now: datetime | None = None
 
-    def on_compose(self) -> None:
-        self.palette = Palette.of(self.app)
-
-    def on_mount(self) -> None:
-        for label, width in COLUMNS:
-            self.add_column(label, width=width, key=label)
-        self.watch(self.app, "theme", self._recolour, init=False)
-
-    def _recolour(self, _theme: str) -> None:
-        self.palette = Palette.of(self.app)
-        self.show(self.stats, self.counts, None)
-
-    def show(self, rows: list[dict[str, Any]], counts: dict[str, list[int]], chart_label: str | None) -> None:
-        """Redraw every row, keeping the cursor on the same detector."""
-        self.stats, self.counts = rows, counts
-        if chart_label is not None:
-            self.columns["chart"].label = Text(chart_label)  # type: ignore[index]
-        current = self.current
-        c = self.palette
-        width = COLUMNS[-1][1]
-        with self.app.batch_update():
-            self.clear()
-            for r in rows:
-                name = r["detector"]
-                colour = CATEGORY_COLOUR.get(r.get("category") or "", "foreground")
-                self.add_row(
-                    Text(clean(name, 120, one_line=True)),
-                    Text(clean(r.get("category"), 40, one_line=True), style=c(colour)),
-                    Text(f"{r['events']:,}", justify="right"),
-                    Text(f"{r['false_positives']:,}" if r["false_positives"] else "-", justify="right",
-                         style=c("accent") if r["false_positives"] else c("muted")),
-                    rate_text(r["events"], r["false_positives"], c),
-                    Text(fmt.when(r.get("last_time"), self.now)),
-                    spark_text(counts.get(name, []), width, colour, c),
-                    key=name,
-                )
-            names = [r["detector"] for r in rows]
-            if current in names:
-                self.move_cursor(row=names.index(current), animate=False)
-
     @property
-    def current(self) -> str | None:
-        if not self.stats or not 0 <= self.cursor_row < len(self.stats):
-            return None
-        return self.stats[self.cursor_row]["detector"]
+    def stats(self) -> list[dict[str, Any]]:
+        return [self.rows_by_id[k] for k in self.order]
+
+    def cells(self, row: dict[str, Any]) -> list[Any]:
+        c = self.palette
+        colour = CATEGORY_COLOUR.get(row.get("category") or "", "foreground")
+        fps = row["false_positives"]
+        return [
+            Text(clean(row["detector"], 120, one_line=True)),
+            Text(clean(row.get("category"), 40, one_line=True), style=c(colour)),
+            Text(f"{row['events']:,}", justify="right"),
+            Text(f"{fps:,}" if fps else "-", justify="right", style=c("accent") if fps else c("muted")),
+            rate_text(row["events"], fps, c),
+            Text(ago(row.get("last_time"), self.now), justify="right"),
+            spark_text(self.counts.get(row["detector"], []), self.flex_width, colour, c),
+        ]
+
+    def show(self, rows: list[dict[str, Any]], counts: dict[str, list[int]], chart_label: str) -> None:
+        """Redraw every row, keeping the cursor on the same detector."""
+        self.counts = counts
+        self.columns["chart"].label = Text(chart_label)  # type: ignore[index]
+        self.replace(rows, keep_cursor=True)

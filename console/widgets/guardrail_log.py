@@ -59,8 +59,8 @@ def cells(row: dict[str, Any], c: Palette, now: Any = None) -> list[Any]:
 
 class GuardrailLog(LiveTable):
     KEY = "event_id"
-    COLUMNS = (("time", 11), ("dir", 3), ("detector", 16), ("category", 9), ("sev", 4), ("action", 8),
-               ("service", 9), ("user", 9), ("FP", 2), ("excerpt", 24))
+    COLUMNS = (("time", 11), ("dir", 3), ("detector", 20), ("category", 9), ("sev", 4), ("action", 8),
+               ("service", 10), ("user", 10), ("FP", 2), ("excerpt", 20))
     FLEX = "excerpt"
     now: Any = None  # a frozen "now" for the time column (tests); None means the clock
 

@@ -46,14 +46,18 @@ class LiveTable(DataTable):
             self.add_column(label, width=width, key=label)
         self.watch(self.app, "theme", self._recolour, init=False)
 
+    @property
+    def flex_width(self) -> int:
+        """The width the FLEX column gets: what the others leave (at least 12)."""
+        fixed = sum(w for label, w in self.COLUMNS if label != self.FLEX) + 2 * self.cell_padding * len(self.COLUMNS)
+        return max(12, self.size.width - fixed - 2)
+
     def on_resize(self) -> None:
         if not self.FLEX:
             return
-        fixed = sum(w for label, w in self.COLUMNS if label != self.FLEX) + 2 * self.cell_padding * len(self.COLUMNS)
-        width = max(12, self.size.width - fixed - 2)
         col = self.columns.get(self.FLEX)  # type: ignore[call-overload]
-        if col is not None and col.width != width:
-            col.width = width
+        if col is not None and col.width != self.flex_width:
+            col.width = self.flex_width
             self._clear_caches()
             self.refresh(layout=True)
 
@@ -82,29 +86,30 @@ class LiveTable(DataTable):
             self.order.append(key)
             self.add_row(*self.cells(r), key=key)
 
-    def replace(self, rows: list[dict[str, Any]]) -> None:
-        self._rebuild(rows, keep_cursor=False)
+    def replace(self, rows: list[dict[str, Any]], keep_cursor: bool = False) -> None:
+        self._rebuild(rows, keep_cursor)
 
     def append(self, rows: list[dict[str, Any]]) -> None:
         self._add(rows)
 
-    def merge_newest(self, fresh: list[dict[str, Any]]) -> int:
-        """The newest page again: new rows go on top, changed rows are redrawn; the cursor
-        stays on the same row (on the newest one when it was at the top). Returns how many
-        rows changed or are new."""
+    def merge_newest(self, fresh: list[dict[str, Any]], keep_older: bool = True) -> int:
+        """The newest rows again (a page, or all that is loaded): new rows take their place
+        in ``fresh``'s order and changed rows are redrawn; rows not in ``fresh`` stay below
+        it, or with ``keep_older=False`` (``fresh`` asked for every loaded row) go, so that
+        the next page brings them back in order. The cursor stays on the same row (on the
+        newest one when it was at the top). Returns how many rows changed, came or went."""
         changed = [r for r in fresh if self.rows_by_id.get(r[self.KEY]) != r]
-        if not changed:
-            return 0
+        fresh_ids = {r[self.KEY] for r in fresh}
+        gone = [] if keep_older else [k for k in self.order if k not in fresh_ids]
         new = [r for r in changed if r[self.KEY] not in self.rows_by_id]
-        if not new:
+        if not new and not gone:
             for r in changed:
                 self.update_row(r)
             return len(changed)
-        fresh_ids = {r[self.KEY] for r in fresh}
         at_top = self.cursor_row <= 0 and self.scroll_y == 0
-        rows = fresh + [self.rows_by_id[k] for k in self.order if k not in fresh_ids]
+        rows = fresh + ([self.rows_by_id[k] for k in self.order if k not in fresh_ids] if keep_older else [])
         self._rebuild(rows, keep_cursor=not at_top)
-        return len(changed)
+        return len(changed) + len(gone)
 
     def update_row(self, row: dict[str, Any]) -> None:
         key = row[self.KEY]

@@ -25,7 +25,7 @@ from console.widgets.waterfall import SpanWaterfall
 from store.query import StoreReader
 from store.query.guardrails import GuardrailQueries
 from tests.guardrails_ui.guardrails_ui_support import (
-    CARD, EMAIL, FROZEN, chat_attrs, event, external_spans, new_ids, otlp_span, pane_events, pane_store,
+    CARD, EMAIL, FROZEN, PANE_T0, chat_attrs, event, external_spans, new_ids, otlp_span, pane_events, pane_store,
     post_guardrail_events, post_spans, write)
 from tests.support.collector import RunningCollector, start_inprocess
 from tests.ui.conftest import make_app, settle
@@ -145,7 +145,7 @@ async def test_a_detector_row_filters_the_log_and_t_cycles_the_window(store: Pat
         await pilot.press("d")
         assert detectors.has_focus
         await pilot.press("j")
-        chosen = detectors.current
+        chosen = detectors.current_id
         await pilot.press("enter")
         await wait_until(pilot, lambda: {r["detector"] for r in log.rows_by_id.values()} == {chosen})
         assert screen.query_one("#filter-input", Input).value == f"detector:{chosen}"
@@ -261,6 +261,26 @@ async def test_new_events_appear_on_top_and_the_cursor_stays(store: Path) -> Non
         assert len(log.order) == 26
         await pilot.press("f")
         await wait_until(pilot, lambda: len(log.order) == 27)
+
+
+async def test_a_burst_and_late_events_leave_no_gaps(store: Path) -> None:
+    """Detection runs behind ingest and apps post old results: events arrive out of time
+    order, sometimes more than a page at once. The log stays complete and in order."""
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_pane(pilot, app)
+        log = log_of(screen)
+        before = list(log.order)
+        burst = [event(1000 + k, time=FROZEN - timedelta(minutes=1, seconds=k)) for k in range(260)]
+        late = [event(2000 + k, time=PANE_T0 + timedelta(minutes=25 + 100 * k)) for k in range(3)]
+        write(store, events=burst + late)
+        await wait_until(pilot, lambda: log.order[:1] == ["ev1000"])
+        assert len(log.order) == 200 and screen.next_cursor is not None
+        await pilot.press("G")
+        await wait_until(pilot, lambda: len(log.order) == 24 + 263)
+        times = [log.rows_by_id[k]["time"] for k in log.order]
+        assert times == sorted(times, reverse=True)
+        assert set(before) | {e["event_id"] for e in burst + late} == set(log.order)
 
 
 async def test_scrolling_down_loads_the_next_page(tmp_path: Path) -> None:

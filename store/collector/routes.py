@@ -29,6 +29,12 @@ async def guardrail_events(app: Any, headers: dict[str, str], receive: Any, send
     await app.records(headers, receive, send, "guardrail_events", parse_guardrail_events)
 
 
+async def admin_reprice(app: Any, headers: dict[str, str], receive: Any, send: Any) -> None:
+    from store.collector.admin import reprice
+
+    await reprice(app, headers, receive, send)
+
+
 def _langfuse_routes() -> dict[tuple[str, str], Any]:
     from store.collector.langfuse_api import LANGFUSE_ROUTES
 
@@ -37,5 +43,6 @@ def _langfuse_routes() -> dict[tuple[str, str], Any]:
 
 EXTRA_ROUTES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/guardrail-events"): guardrail_events,
+    ("POST", "/v1/admin/reprice"): admin_reprice,
     **_langfuse_routes(),
 }

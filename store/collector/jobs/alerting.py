@@ -21,7 +21,8 @@ class AlertService:
         state = Path(store_root) / STATE_DIR / "alerts.json"
         state.parent.mkdir(parents=True, exist_ok=True)
         self.engine = AlertEngine(state)
-        self.targets = [WebhookTarget.from_dict(w) for w in (alerts_config or {}).get("webhooks", [])]
+        self.targets = [WebhookTarget.from_dict(w, f"alerts.webhooks[{i}]")
+                        for i, w in enumerate((alerts_config or {}).get("webhooks", []))]
         self._submit = submit  # (table name, arrow table) -> None, durable via the WAL
         self._lock = asyncio.Lock()
 

@@ -158,7 +158,7 @@ class TracesScreen(PaneScreen):
 
     def action_mark(self) -> None:
         if self.table.toggle_mark():
-            self.table.action_cursor_down()
+            self.table.action_move(1)
             self.update_info()
 
     def action_copy_id(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import polars as pl
@@ -79,15 +80,12 @@ class TraceQueries:
         return f"(llm_calls > {int(self.runaway_llm_calls)} OR repeated_tool_calls >= {REPEATED_TOOL_CALLS})"
 
     def _list_sql(self, parts_files: list[str], f: TraceFilter, limit: int, cursor: Cursor | None,
-                  text_files: list[str] | None) -> tuple[str, list[Any]]:
+                  text_files: list[str] | None, day: tuple[int, int] | None = None) -> tuple[str, list[Any]]:
+        """One page from the given trace-part files. Time conditions apply to each
+        trace's whole aggregate (its first span), never to its parts, so a trace is
+        counted whole; ``day`` keeps only traces that start in that day."""
         tr = f.time_range
         where, params = ["TRUE"], []
-        if tr.since_us is not None:
-            where.append("start_time >= make_timestamp(?)")
-            params.append(tr.since_us)
-        if tr.until_us is not None:
-            where.append("start_time < make_timestamp(?)")
-            params.append(tr.until_us)
         if f.text:
             pred, p = text_predicate(f.text)
             span_where = [pred]
@@ -101,6 +99,13 @@ class TraceQueries:
                          f"WHERE {' AND '.join(span_where)})")
             params.extend(p)
         having, hp = trace_predicates(f, self.runaway_llm_calls)
+        for lo, hi in ((tr.since_us, tr.until_us), day or (None, None)):
+            if lo is not None:
+                having.append("start_time >= make_timestamp(?)")
+                hp.append(lo)
+            if hi is not None:
+                having.append("start_time < make_timestamp(?)")
+                hp.append(hi)
         if cursor is not None:
             having.append("(start_time < make_timestamp(?) OR (start_time = make_timestamp(?) AND trace_id < ?))")
             hp.extend([cursor.start_us, cursor.start_us, cursor.trace_id])
@@ -121,22 +126,28 @@ class TraceQueries:
         return sql, params + hp
 
     def list(self, f: TraceFilter | None = None, limit: int = 100, cursor: Cursor | None = None) -> TracePage:
-        """Newest first. Reads one day partition at a time, newest day first, and stops
-        as soon as the page is full, so the first page never touches old data."""
+        """Newest first. Reads one day at a time, newest day first, and stops as soon as
+        the page is full, so the first page never touches old data. A day's traces are
+        aggregated over the parts of the day before and after it too: a trace that
+        crosses midnight arrives in two partitions and is listed once, whole, on the
+        day it started."""
         f = f or TraceFilter()
         m = self.r.manifest()
         tr = f.time_range
         if cursor is not None:
             tr = TimeRange(tr.since_us, min(tr.until_us or 2**62, cursor.start_us + 1))
+        parts_by_day = {d: segs for d, segs in _days_desc(m.segments, TimeRange())}
         frames: list[pl.DataFrame] = []
         need, scanned = limit, 0
-        for day, segs in _days_desc(m.segments, tr):
+        for day, _ in _days_desc(m.segments, tr):
+            lo = int(datetime.fromisoformat(day).replace(tzinfo=timezone.utc).timestamp() * 1e6)
+            near = [d for d in (_shift(day, -1), day, _shift(day, 1)) if d in parts_by_day]
+            segs = [s for d in near for s in parts_by_day[d]]
             parts_files = [str(self.r.root / s.path) for s in segs]
             text_files = None
             if f.text:
-                lo, hi = min(s.min_us for s in segs), max(s.max_us for s in segs)
-                text_files = self.r.files("spans", TimeRange(lo, hi + 1), m)
-            sql, params = self._list_sql(parts_files, f, need, cursor, text_files)
+                text_files = self.r.files("spans", TimeRange(lo - DAY_US, lo + 2 * DAY_US), m)
+            sql, params = self._list_sql(parts_files, f, need, cursor, text_files, (lo, lo + DAY_US))
             df = self.r.query(sql, params)
             scanned += 1
             if df.height:
@@ -202,6 +213,10 @@ class TraceQueries:
         """
         df = self.r.query(sql, [session_id, start_us, start_us])
         return (df.item(0, 0), df.item(0, 1)) if df.height else (None, None)
+
+
+def _shift(day: str, days: int) -> str:
+    return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
 
 
 def _us(v: Any) -> int:

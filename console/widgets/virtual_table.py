@@ -1,0 +1,287 @@
+"""A table drawn line by line (Textual's line API), for lists that grow while people
+read them: only the rows on screen are rendered, and each row's cells are rendered
+once and cached, so paging in hundreds of rows or scrolling costs microseconds per
+line. Rows are keyed by one id column; live merges keep the cursor on the same row
+and the viewport where the reader left it.
+
+Subclasses set ``KEY`` (the id column), ``COLUMNS`` ((label, width, justify) triples;
+the ``FLEX`` column takes the width the others leave) and ``cells(row)`` (one
+``rich.text.Text`` or ``str`` per column; colour styles from ``self.palette``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from console.palette import Palette
+
+GAP = 2  # spaces between columns
+NEAR_END = 20  # rows from the end at which the next page is asked for
+
+
+class VirtualTable(ScrollView, can_focus=True):
+    KEY = "id"
+    COLUMNS: Sequence[tuple[str, int, str]] = ()
+    FLEX = ""
+    BINDINGS = [
+        Binding("down,j", "move(1)", "Down", show=False, id="table.down", tooltip="Next row"),
+        Binding("up,k", "move(-1)", "Up", show=False, id="table.up", tooltip="Previous row"),
+        Binding("pagedown", "page(1)", show=False, id="table.page_down", tooltip="One screen down"),
+        Binding("pageup", "page(-1)", show=False, id="table.page_up", tooltip="One screen up"),
+        Binding("home,g", "first", "Top", show=False, id="table.top", tooltip="Newest row"),
+        Binding("end,G", "last", "Bottom", show=False, id="table.bottom", tooltip="Oldest loaded row"),
+        Binding("enter", "select", "Open", show=False, id="table.select", tooltip="Open the row"),
+    ]
+
+    cursor_row: reactive[int] = reactive(0, always_update=True)
+
+    class NearEnd(Message):
+        """The cursor is close to the last loaded row: time to load the next page."""
+
+    class RowSelected(Message):
+        def __init__(self, table: "VirtualTable", key: str):
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> "VirtualTable":
+            return self.table
+
+    def __init__(self, **kw: Any):
+        super().__init__(**kw)
+        self.rows_by_id: dict[str, dict[str, Any]] = {}
+        self.order: list[str] = []
+        self.marked: set[str] = set()
+        self.palette = Palette({})
+        self._widths: list[int] = [w for _, w, _ in self.COLUMNS]
+        self._cache: dict[str, list[Segment]] = {}
+
+    # -- for subclasses --------------------------------------------------------------------
+    def cells(self, row: dict[str, Any]) -> list[Text | str]:
+        raise NotImplementedError
+
+    # -- data ------------------------------------------------------------------------------
+    @property
+    def row_count(self) -> int:
+        return len(self.order)
+
+    def _set_size(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.order) + 1)  # +1: the header line
+
+    def _add(self, rows: list[dict[str, Any]]) -> None:
+        for r in rows:
+            key = r[self.KEY]
+            if key in self.rows_by_id:
+                continue
+            self.rows_by_id[key] = r
+            self.order.append(key)
+
+    def replace(self, rows: list[dict[str, Any]]) -> None:
+        self.rows_by_id.clear()
+        self.order.clear()
+        self._cache.clear()
+        self._add(rows)
+        self.cursor_row = 0
+        self.scroll_to(y=0, animate=False)
+        self._set_size()
+        self.refresh()
+
+    def append(self, rows: list[dict[str, Any]]) -> None:
+        self._add(rows)
+        self._set_size()
+        self.refresh()
+
+    def merge_newest(self, fresh: list[dict[str, Any]]) -> int:
+        """The newest rows again: new ones go on top in ``fresh``'s order, changed ones
+        are redrawn, older loaded rows stay below. The cursor stays on the same row and
+        the viewport shifts with it (unless the reader was at the very top, following).
+        Returns how many rows are new."""
+        changed = [r for r in fresh if self.rows_by_id.get(r[self.KEY]) != r]
+        if not changed:
+            return 0
+        for r in changed:
+            self._cache.pop(r[self.KEY], None)
+        fresh_ids = [r[self.KEY] for r in fresh]
+        new = [k for k in fresh_ids if k not in self.rows_by_id]
+        current = self.current_id
+        at_top = self.cursor_row == 0 and self.scroll_offset.y == 0
+        old_index = self.cursor_row
+        seen = set(fresh_ids)
+        order = fresh_ids + [k for k in self.order if k not in seen]
+        for r in fresh:
+            self.rows_by_id[r[self.KEY]] = r
+        self.order = order
+        self._set_size()
+        if current is not None and not at_top:
+            idx = self.order.index(current)
+            shift = idx - old_index
+            self.cursor_row = idx
+            if shift:
+                self.scroll_to(y=self.scroll_offset.y + shift, animate=False)
+        self.refresh()
+        return len(new)
+
+    def update_row(self, row: dict[str, Any]) -> None:
+        key = row[self.KEY]
+        if key in self.rows_by_id:
+            self.rows_by_id[key] = row
+            self._cache.pop(key, None)
+            self.refresh()
+
+    def toggle_mark(self) -> str | None:
+        key = self.current_id
+        if key is None:
+            return None
+        self.marked.symmetric_difference_update({key})
+        self._cache.pop(key, None)
+        self.refresh()
+        return key
+
+    @property
+    def current_id(self) -> str | None:
+        if not self.order or not 0 <= self.cursor_row < len(self.order):
+            return None
+        return self.order[self.cursor_row]
+
+    @property
+    def current(self) -> dict[str, Any] | None:
+        key = self.current_id
+        return self.rows_by_id.get(key) if key else None
+
+    def get_cell(self, key: str, column: str) -> Text:
+        labels = [label for label, _, _ in self.COLUMNS]
+        cell = self.cells(self.rows_by_id[key])[labels.index(column)]
+        return cell if isinstance(cell, Text) else Text(cell)
+
+    # -- drawing ---------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.palette = Palette.of(self.app)
+        self.watch(self.app, "theme", self._recolour, init=False)
+
+    def _recolour(self, _theme: str) -> None:
+        self.palette = Palette.of(self.app)
+        self._cache.clear()
+        self.refresh()
+
+    def on_resize(self) -> None:
+        widths = [w for _, w, _ in self.COLUMNS]
+        if self.FLEX:
+            fixed = sum(w for (label, w, _) in self.COLUMNS if label != self.FLEX) + GAP * len(self.COLUMNS)
+            flex = max(12, self.size.width - fixed - 1)
+            widths = [flex if label == self.FLEX else w for (label, w, _) in self.COLUMNS]
+        if widths != self._widths:
+            self._widths = widths
+            self._cache.clear()
+        self._set_size()
+        self.refresh()
+
+    def _row_segments(self, key: str) -> list[Segment]:
+        segs = self._cache.get(key)
+        if segs is None:
+            segs = []
+            console = self.app.console
+            for (label, _, justify), width, cell in zip(self.COLUMNS, self._widths, self.cells(self.rows_by_id[key])):
+                text = cell if isinstance(cell, Text) else Text(str(cell))
+                text = text.copy()
+                text.no_wrap = True
+                text.overflow = "ellipsis"
+                text.truncate(width, overflow="ellipsis")
+                text.align("right" if justify == "right" else "left", width)
+                segs.extend(text.render(console))
+                segs.append(Segment(" " * GAP))
+            self._cache[key] = segs
+        return segs
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        if y == 0:
+            return self._header(width, base)
+        row = self.scroll_offset.y + y - 1
+        if row >= len(self.order) or width <= 0:
+            return Strip.blank(width, base)
+        key = self.order[row]
+        c = self.palette
+        if row == self.cursor_row:
+            bg = Style(bgcolor=c("primary"), color=c("background"), bold=True) if self.has_focus \
+                else Style(bgcolor=c("panel"))
+            segs = [Segment(s.text, base + (s.style or Style()) + bg) for s in self._row_segments(key)]
+            strip = Strip(segs).extend_cell_length(width, base + bg)
+        else:
+            stripe = Style(bgcolor=c("surface")) if row % 2 else Style()
+            segs = [Segment(s.text, base + stripe + (s.style or Style())) for s in self._row_segments(key)]
+            strip = Strip(segs).extend_cell_length(width, base + stripe)
+        return strip.crop(0, width)
+
+    def _header(self, width: int, base: Style) -> Strip:
+        c = self.palette
+        style = base + Style(bgcolor=c("panel"), color=c("muted"), bold=True)
+        parts = []
+        for (label, _, justify), w in zip(self.COLUMNS, self._widths):
+            t = label[:w]
+            parts.append(t.rjust(w) if justify == "right" else t.ljust(w))
+        return Strip([Segment((" " * GAP).join(parts), style)]).extend_cell_length(width, style).crop(0, width)
+
+    # -- navigation ------------------------------------------------------------------------
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        self.refresh()
+        if new != old and self.order and new >= len(self.order) - NEAR_END:
+            self.post_message(self.NearEnd())
+
+    def _scroll_to_cursor(self) -> None:
+        h = max(1, self.size.height - 1)
+        y = self.scroll_offset.y
+        if self.cursor_row < y:
+            self.scroll_to(y=self.cursor_row, animate=False)
+        elif self.cursor_row >= y + h:
+            self.scroll_to(y=self.cursor_row - h + 1, animate=False)
+
+    def move_cursor(self, row: int, animate: bool = False, scroll: bool = True) -> None:
+        if not self.order:
+            return
+        self.cursor_row = max(0, min(len(self.order) - 1, row))
+        if scroll:
+            self._scroll_to_cursor()
+
+    def action_move(self, delta: int) -> None:
+        self.move_cursor(self.cursor_row + delta)
+
+    def action_page(self, direction: int) -> None:
+        self.move_cursor(self.cursor_row + direction * max(1, self.size.height - 2))
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(len(self.order) - 1)
+
+    def action_select(self) -> None:
+        key = self.current_id
+        if key is not None:
+            self.post_message(self.RowSelected(self, key))
+
+    def on_click(self, event: Any) -> None:
+        if event.y == 0:
+            return
+        row = self.scroll_offset.y + event.y - 1
+        if 0 <= row < len(self.order):
+            if row == self.cursor_row and getattr(event, "chain", 1) >= 2:
+                self.action_select()
+            self.move_cursor(row)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()

@@ -948,7 +948,7 @@ class PromptsScreen(PaneScreen):
         t.append(b + (f" ({extra})" if extra else ""), style=c("foreground", "bold"))
         endpoint = self.endpoint()
         t.append(f"  · endpoint {endpoint}" if endpoint else "", style=c("muted"))
-        t.append("  · set these in the Replay tab (F4)", style=c("muted"))
+        t.append("  (F4 to change)", style=c("muted"))
         self.batch.query_one("#batch-variants", Static).update(t)
 
     def on_input_changed(self, event: Any) -> None:
@@ -1127,9 +1127,12 @@ class PromptsScreen(PaneScreen):
         for row in report.rows:
             self.batch.show_row(row)
         s = report.summary
-        spent = sum(r.b.result.cost_usd or 0 for r in report.rows if r.b is not None and not r.b.result.from_recording)
+        fresh = [side.result for r in report.rows for side in (r.a, r.b)
+                 if side is not None and not side.result.from_recording and side.result.error is None]
+        spent = sum(r.cost_usd or 0 for r in fresh) + s.judge_cost_usd
         self.batch.show_progress(s.done, s.rows, sum(bool(r.errors) for r in report.rows), spent,
-                                 "cancelled" if report.cancelled else "done")
+                                 "cancelled" if report.cancelled else "done",
+                                 unpriced=any(r.cost_usd is None for r in fresh))
         self.batch.show_summary(s, report.cancelled)
 
     def show_batch_row(self) -> None:

@@ -96,11 +96,13 @@ def summary_text(report_summary: Any, c: Palette, cancelled: bool = False) -> Te
         t.append("  ·  mean score ", style=c("muted"))
         t.append(f"{sa} → {sb}", style=c("foreground", "bold"))
     t.append("  ·  cost ", style=c("muted"))
-    t.append(f"{fmt.usd(a.cost_usd) if a else '-'} → {fmt.usd(b.cost_usd)}", style=c("foreground"))
-    if s.cost_delta_usd is not None:
+    a_cost = fmt.usd(a.cost_usd, bool(a.unpriced_calls)) if a else "-"
+    t.append(f"{a_cost} → {fmt.usd(b.cost_usd, bool(b.unpriced_calls))}", style=c("foreground"))
+    priced = a is not None and not a.unpriced_calls and not b.unpriced_calls
+    if s.cost_delta_usd is not None and priced:
         t.append(f" ({_signed_usd(s.cost_delta_usd)})", style=c("foreground"))
     if b.unpriced_calls:
-        t.append(f" {b.unpriced_calls} unpriced", style=c("muted"))
+        t.append(f" ({b.unpriced_calls} B calls without a price)", style=c("muted"))
     t.append("  ·  latency ", style=c("muted"))
     t.append(f"{fmt.duration_ms(a.mean_latency_ms) if a else '-'} → {fmt.duration_ms(b.mean_latency_ms)}",
              style=c("foreground"))
@@ -131,6 +133,16 @@ class BatchTable(DataTable):
     def on_mount(self) -> None:
         for label, width in COLUMNS:
             self.add_column(label, width=width, key=label)
+
+    def on_resize(self) -> None:
+        """The note column takes the width the others leave."""
+        fixed = sum(w for label, w in COLUMNS if label != "note") + 2 * self.cell_padding * len(COLUMNS)
+        width = max(12, self.size.width - fixed - 2)
+        col = self.columns.get("note")  # type: ignore[call-overload]
+        if col is not None and col.width != width:
+            col.width = width
+            self._clear_caches()
+            self.refresh(layout=True)
 
 
 class BatchView(Vertical):
@@ -190,12 +202,13 @@ class BatchView(Vertical):
         for (label, _w), cell in zip(COLUMNS, row_cells(row, c), strict=True):
             table.update_cell(key, label, cell)
 
-    def show_progress(self, done: int, total: int, errors: int, spent_usd: float, note: str = "") -> None:
+    def show_progress(self, done: int, total: int, errors: int, spent_usd: float, note: str = "",
+                      unpriced: bool = False) -> None:
         self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
         c = Palette.of(self.app)
         t = Text(f"{done}/{total} rows", style=c("foreground"))
         t.append(f" · {errors} with errors" if errors else "", style=c("warning"))
-        t.append(f" · spent {fmt.usd(spent_usd)}", style=c("muted"))
+        t.append(f" · spent {fmt.usd(spent_usd, unpriced)}", style=c("muted"))
         if note:
             t.append(f" · {note}", style=c("muted"))
         self.query_one("#batch-progress-text", Static).update(t)

@@ -193,7 +193,11 @@ class PromptEditor(Horizontal):
         t = Text()
         if self.prompt is None:  # the YAML does not parse: still list what the text uses
             for name in tpl.variable_names(self.text):
-                t.append(f"{{{{{name}}}}}\n", style=c("accent", "bold"))
+                t.append(f"{{{{{name}}}}}", style=c("accent", "bold"))
+                recorded = (self.values or {}).get(name)
+                if recorded is not None:
+                    t.append(f" = {clean(recorded, 60, one_line=True)}", style=c("foreground"))
+                t.append("\n")
         for spec in prompt_variables(self.prompt).values() if self.prompt is not None else ():
             t.append(f"{{{{{spec.name}}}}}", style=c("accent", "bold"))
             recorded = (self.values or {}).get(spec.name)

@@ -43,7 +43,7 @@ SPANS = pa.schema(
         ("reasoning_tokens", I64),
         ("total_tokens", I64),
         ("cost_usd", F64),  # null when unknown: never a silent 0
-        ("cost_source", STR),  # reported, computed, override, gpu_time, unknown; null for non-LLM spans
+        ("cost_source", STR),  # reported, computed, override, gpu_time, unknown, no_usage; null for non-LLM spans
         ("ttft_ms", F64),
         ("finish_reason", STR),
         ("input_messages", STR),  # JSON array of normalized messages

@@ -124,7 +124,8 @@ def cost_text(span: dict[str, Any], c: Palette) -> Text:
          c("warning") if span.get("cost_usd") is None else "bold")
     explain = {"reported": "reported by the app", "computed": "computed from LiteLLM's price map",
                "override": "your price override", "gpu_time": "GPU time of a self-hosted endpoint",
-               "unknown": "no price known for this model: add an override in [pricing]"}
+               "unknown": "no price known for this model: add an override in [pricing]",
+               "no_usage": "the app sent no token counts for this call"}
     line("how", explain.get(str(source), str(source)))
     b = _json_or_none(span.get("cost_breakdown"))
     if isinstance(b, dict):

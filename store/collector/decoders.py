@@ -226,6 +226,9 @@ class DecoderPool:
             return self._inline.decode(encoding, content_encoding, body)
         except DecodeFailed as e:
             return e
+        except Exception as e:  # as in a worker process: one bad request, not a 500
+            log.exception("decoder failed")
+            return DecodeFailed(400, f"could not decode the request: {type(e).__name__}: {e}")
 
     def close(self) -> None:
         self._closed = True

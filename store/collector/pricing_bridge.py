@@ -13,10 +13,10 @@ def price_fn(pricing: dict[str, Any]) -> PriceFn:
     pricer = PricingConfig.from_dict(pricing).pricer()
 
     def price(model: str | None, provider: str | None, usage: dict[str, int | None],
-              reported: float | None, server: str | None) -> tuple[float | None, str]:
+              reported: float | None, server: str | None) -> tuple[float | None, str, str | None]:
         u = TokenUsage(usage["input_tokens"], usage["output_tokens"], usage["cache_read_tokens"],
                        usage["cache_write_tokens"], usage["reasoning_tokens"])
         p = pricer.price(model, provider, u, reported, server_address=server)
-        return p.cost_usd, p.source
+        return p.cost_usd, p.source, pricer.provider_of(model, provider, server)
 
     return price

@@ -213,6 +213,11 @@ class Pricer:
             self._rules[cache_key] = rule
         return rule
 
+    def provider_of(self, model: str | None, provider: str | None, server_address: str | None = None) -> str | None:
+        """The provider whose price applies (names one for spans that did not, such as Langfuse's)."""
+        rule = self.rule_for(model, provider, server_address)
+        return rule.price.provider if rule.price is not None else None
+
     def override_for(self, model: str | None) -> ModelPrice | None:
         if not model:
             return None

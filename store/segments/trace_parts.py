@@ -37,7 +37,10 @@ def _part_exprs() -> list[pl.Expr]:
         pl.coalesce(pl.col("total_tokens"), pl.col("input_tokens") + pl.col("output_tokens")).sum()
         .alias("total_tokens"),
         _sum_or_null("cost_usd"),
-        (pl.col("cost_source") == "unknown").sum().cast(pl.Int64).alias("unpriced_llm_calls"),
+        # unpriced: no price for the model, or no usage reported by a call that did not fail
+        ((pl.col("cost_source") == "unknown")
+         | ((pl.col("cost_source") == "no_usage") & (pl.col("status") != "error"))).sum().cast(pl.Int64)
+        .alias("unpriced_llm_calls"),
         *[pl.col(c).drop_nulls().first().alias(c) for c in _FIRST_NON_NULL],
         pl.col("tags").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort().alias("tags"),
         pl.col("prompt_id").drop_nulls().unique().sort().alias("prompt_ids"),

@@ -62,8 +62,10 @@ class RunningCollector:
     def traces_url(self) -> str:
         return self.url + "/v1/traces"
 
-    def stats(self) -> dict[str, Any]:
-        return httpx.get(self.url + "/v1/stats", timeout=5).json()
+    def stats(self, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        token = self.settings.token if self.settings is not None else None
+        auth = {"authorization": f"Bearer {token}"} if token else {}
+        return httpx.get(self.url + "/v1/stats", timeout=5, headers={**auth, **(headers or {})}).json()
 
     def wait_stored(self, n: int, timeout: float = 30.0) -> None:
         """Until at least n spans are published (queryable)."""

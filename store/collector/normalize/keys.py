@@ -4,7 +4,8 @@ Only these keys are converted; everything else is kept raw. Keeping this a flat 
 lets the hot loop touch each attribute once with a single membership test.
 """
 
-MODEL = ("gen_ai.request.model", "llm.model_name", "langfuse.observation.model.name", "gen_ai.response.model")
+MODEL = ("gen_ai.request.model", "llm.model_name", "embedding.model_name", "langfuse.observation.model.name",
+         "gen_ai.response.model")
 RESPONSE_MODEL = "gen_ai.response.model"
 PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
 OPERATION = ("gen_ai.operation.name", "llm.request.type")
@@ -54,8 +55,9 @@ PARAM_KEYS = {
 }
 PARAM_JSON = ("llm.invocation_parameters", "langfuse.observation.model.parameters")
 
-SESSION = ("session.id", "gen_ai.conversation.id", "langfuse.session.id")
-USER = ("user.id", "enduser.id", "langfuse.user.id")
+SESSION = ("session.id", "gen_ai.conversation.id", "langfuse.session.id", "traceloop.association.properties.session_id")
+USER = ("user.id", "enduser.id", "langfuse.user.id", "traceloop.association.properties.user_id")
+LANGFUSE_COMPLETION_START = "langfuse.observation.completion_start_time"
 TAGS = ("tag.tags", "langfuse.trace.tags", "llmops.tags")
 
 PROMPT_ID = ("prompt.id", "langfuse.observation.prompt.name", "llm.prompt_template.id")
@@ -82,7 +84,8 @@ OI_TOOLS = "llm.tools."
 OLL_PROMPT = "gen_ai.prompt."
 OLL_COMPLETION = "gen_ai.completion."
 OLL_FUNCTIONS = "llm.request.functions."
-FLAT_PREFIXES = (OI_INPUT, OI_OUTPUT, OI_TOOLS, OLL_PROMPT, OLL_COMPLETION, OLL_FUNCTIONS)
+OI_DOCUMENTS = "retrieval.documents."
+FLAT_PREFIXES = (OI_INPUT, OI_OUTPUT, OI_TOOLS, OLL_PROMPT, OLL_COMPLETION, OLL_FUNCTIONS, OI_DOCUMENTS)
 
 
 def _field_map() -> dict[str, tuple[str, int]]:
@@ -133,6 +136,7 @@ def _field_map() -> dict[str, tuple[str, int]]:
     add("langfuse_status_message", (LANGFUSE_STATUS_MESSAGE,))
     add("finish_reasons", (FINISH_REASONS,))
     add("ttft", TTFT)
+    add("completion_start", (LANGFUSE_COMPLETION_START,))
     add("server_address", (SERVER_ADDRESS,))
     add("server_port", (SERVER_PORT,))
     return fm

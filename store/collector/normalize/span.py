@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 import orjson
@@ -11,6 +12,7 @@ from store.collector.normalize import keys as K
 from store.collector.normalize import messages as M
 from store.collector.normalize.kinds import classify
 from store.collector.normalize.plan import plan_for
+from store.collector.normalize.providers import canonical
 from store.collector.normalize.values import (as_float, as_int, as_json, as_str, as_str_list, clip, clip_json,
                                               dumps, to_python)
 
@@ -19,9 +21,10 @@ _EMPTY_PARENT = b""
 _EARLIEST_NS = 946_684_800 * 10**9  # 2000-01-01: anything before is a clock that was never set
 _SKEW_NS = 86_400 * 10**9  # how far ahead of arrival a sender's clock may run
 
-# (model, provider, usage dict, reported cost, server address) -> (cost_usd or None, source)
+# (model, provider, usage dict, reported cost, server address)
+#   -> (cost_usd or None, source, the provider whose price applied or None)
 PriceFn = Callable[[str | None, str | None, dict[str, int | None], float | None, str | None],
-                   tuple[float | None, str]]
+                   tuple[float | None, str, str | None]]
 
 
 class InvalidSpan(ValueError):
@@ -74,6 +77,26 @@ def _event_messages(events: list[dict[str, Any]]) -> tuple[list, list, list]:
         elif name == "gen_ai.content.completion" and "gen_ai.completion" in attrs:
             outputs.extend(M.from_genai(_maybe_json(attrs["gen_ai.completion"]), "assistant"))
     return system, inputs, outputs
+
+
+def _seconds_after(value: Any, start_ns: int) -> float | None:
+    """Langfuse sends completion_start_time as an ISO timestamp: TTFT is its distance
+    from the span's start."""
+    x = to_python(value)
+    try:
+        if isinstance(x, str):
+            ts = datetime.fromisoformat(x.replace("Z", "+00:00"))
+            if ts.tzinfo is None:
+                ts = ts.replace(tzinfo=timezone.utc)
+            ns = int(ts.timestamp() * 1e9)
+        elif isinstance(x, (int, float)):
+            ns = int(x * 1e9) if x < 1e11 else int(x * 1e6) if x < 1e14 else int(x * 1e3) if x < 1e17 else int(x)
+        else:
+            return None
+    except (ValueError, OverflowError):
+        return None
+    delta = (ns - start_ns) / 1e9
+    return delta if 0 <= delta < 3600 else None
 
 
 def _maybe_json(x: Any) -> Any:
@@ -138,6 +161,11 @@ def normalize_span(span: Any, service: str, resource_json: str, base_tags: list[
     in_msgs, out_msgs, tools = _messages(found, attrs, plan.families, events)
 
     input_value, output_value = s("input_value"), s("output_value")
+    if "__documents" in found:  # OpenInference retrievers list their documents
+        if output_value is None:
+            output_value = dumps(found["__documents"])
+        else:
+            raw_attrs["retrieval.documents"] = found["__documents"]
     # Langfuse and OpenInference often carry the chat as their input/output value.
     if not in_msgs and input_value and input_value[:1] in "[{":
         parsed = _maybe_json(input_value)
@@ -224,10 +252,17 @@ def normalize_span(span: Any, service: str, resource_json: str, base_tags: list[
         raw_attrs["llmops.implausible_end_time_unix_nano"] = end_ns
         end_ns = start_ns
 
+    if ttft is None and "completion_start" in found:
+        ttft = _seconds_after(found["completion_start"], start_ns)
+
     cost, cost_source = None, None
+    priced_provider = None
     if kind in ("llm", "embedding") or usage["input_tokens"] is not None or reported_cost is not None:
-        if price is not None:
-            cost, cost_source = price(response_model or model, provider, usage, reported_cost, server)
+        if reported_cost is None and all(v is None for v in usage.values()):
+            cost_source = "no_usage"  # nothing to price: the app sent no token counts (often a failed call)
+        elif price is not None:
+            cost, cost_source, priced_provider = price(response_model or model, provider, usage, reported_cost,
+                                                       server)
         elif reported_cost is not None:
             cost, cost_source = reported_cost, "reported"
         else:
@@ -248,7 +283,7 @@ def normalize_span(span: Any, service: str, resource_json: str, base_tags: list[
         "status_message": clip(status_message),
         "operation": operation,
         "model": model,
-        "provider": provider,
+        "provider": canonical(provider or priced_provider),
         "server_address": server,
         **usage,
         "cost_usd": cost,
@@ -315,6 +350,10 @@ def _messages(found: dict[str, Any], attrs: dict[str, Any], families: dict[str, 
             in_msgs = F.openllmetry_messages(attrs, families[K.OLL_PROMPT])
         if K.OLL_COMPLETION in families and not out_msgs:
             out_msgs = F.openllmetry_messages(attrs, families[K.OLL_COMPLETION])
+        if K.OI_DOCUMENTS in families:
+            docs = [d.get("document", d) if isinstance(d, dict) else d
+                    for d in F.generic(attrs, families[K.OI_DOCUMENTS])]
+            found["__documents"] = docs
         if K.OI_TOOLS in families:
             tools = [_maybe_json(t.get("tool", {}).get("json_schema", t))
                      for t in F.generic(attrs, families[K.OI_TOOLS]) if isinstance(t, dict)]

@@ -237,3 +237,8 @@ class TracesScreen(PaneScreen):
         from textual.widgets import Input
 
         self.query_one("#filter-input", Input).value = q
+
+    def apply_filter(self, query: str) -> None:
+        """Show the traces matching ``query`` (the filter language), as if typed: other
+        panes drill down into the traces behind a number this way."""
+        self._set_filter(query)

@@ -1,0 +1,206 @@
+"""The explorer's chart: spend per bucket, stacked by the most expensive groups, with
+the total's trend as a line; a cursor picks a bar (and a segment) to drill into.
+
+Drawn with plotext through textual-plotext, only on the UI thread. The data is
+prepared once per report (``ChartData.of``), so moving the cursor redraws without
+touching the report again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import polars as pl
+from textual.binding import Binding
+from textual.color import Color
+from textual.message import Message
+from textual_plotext import PlotextPlot
+
+from console import format as fmt
+from console.text import clean
+from store.query.costs import BUCKETS, CostReport, floor_bucket
+
+SERIES_COLOURS = ("chart-1", "chart-2", "chart-3", "chart-4", "chart-5", "chart-6")
+TOP = len(SERIES_COLOURS)  # groups drawn on their own; the rest stack as "other"
+TREND_BUCKETS = 3  # the trend line is this many buckets' moving average
+
+
+def group_label(values: tuple[Any, ...], limit: int = 60) -> str:
+    """Group values for people: untrusted text made safe, cut to ``limit`` with an ellipsis."""
+    parts = []
+    for v in values:
+        text = "(none)" if v is None else clean(v, 1000, one_line=True)
+        parts.append(text if len(text) <= limit else text[: limit - 1] + "…")
+    return " · ".join(parts) or "total"
+
+
+@dataclass(frozen=True)
+class ChartData:
+    buckets: list[datetime]  # every bucket of the range (UTC, as the explorer buckets), empty ones included
+    labels: list[str]  # the series, most expensive first; "other" last when there is one
+    keys: list[tuple[Any, ...] | None]  # each series' group values (None for "other")
+    values: list[list[float]]  # per series, per bucket: known cost
+    totals: list[float]
+    trend: list[float]
+    unknown_calls: int
+    bucket: str
+
+    @classmethod
+    def of(cls, report: CostReport) -> ChartData:
+        q = report.query
+        size = BUCKETS[q.bucket]
+        first = floor_bucket(q.since_us, q.bucket)
+        starts = list(range(first, q.until_us, size))
+        buckets = [datetime.fromtimestamp(us / 1e6, UTC) for us in starts]
+        index = {us: i for i, us in enumerate(starts)}
+        names = report.columns
+        top = [tuple(r) for r in report.groups.select(names).head(TOP).iter_rows()] if names else [()]
+        rest = report.groups.height > TOP if names else False
+        series: dict[tuple[Any, ...] | None, list[float]] = {k: [0.0] * len(starts) for k in top}
+        if rest:
+            series[None] = [0.0] * len(starts)
+        rows = report.rows.select(pl.col("bucket_start").dt.epoch("us").alias("_us"), *names, "cost_usd")
+        for row in rows.iter_rows():
+            i = index.get(row[0])
+            if i is None:
+                continue
+            key = tuple(row[1:-1])
+            target = series.get(key, series.get(None))
+            if target is not None:
+                target[i] += row[-1] or 0.0
+        keys = list(series)
+        values = [series[k] for k in keys]
+        totals = [sum(col) for col in zip(*values)] if values else []
+        trend = [sum(totals[max(0, i - TREND_BUCKETS + 1): i + 1]) / min(i + 1, TREND_BUCKETS)
+                 for i in range(len(totals))]
+        labels = ["other" if k is None else group_label(k, 28) for k in keys]
+        return cls(buckets, labels, keys, values, totals, trend,
+                   int(report.totals.get("unknown_calls") or 0), q.bucket)
+
+    def bucket_label(self, i: int) -> str:
+        b = self.buckets[i]
+        if self.bucket == "hour":
+            return b.strftime("%m-%d %H:00")
+        if self.bucket == "week":
+            return "week of " + b.strftime("%Y-%m-%d")
+        return b.strftime("%a %Y-%m-%d")
+
+
+class CostChart(PlotextPlot):
+    """Focusable: ←/→ (h/l) pick a bucket, ↑/↓ (k/j) a segment of its bar, enter drills."""
+
+    can_focus = True
+    BINDINGS = [
+        Binding("left,h", "move(-1)", "Earlier", show=False, id="costs.chart_left", tooltip="Previous bucket"),
+        Binding("right,l", "move(1)", "Later", show=False, id="costs.chart_right", tooltip="Next bucket"),
+        Binding("up,k", "segment(-1)", "Segment", show=False, id="costs.chart_up", tooltip="Segment above"),
+        Binding("down,j", "segment(1)", "Segment", show=False, id="costs.chart_down", tooltip="Segment below"),
+        Binding("enter", "drill", "Traces", id="costs.chart_drill", tooltip="Traces behind this bar or segment"),
+    ]
+
+    class Drill(Message):
+        """Show the traces behind a bucket (and a group, when a segment is picked)."""
+
+        def __init__(self, start: datetime, end: datetime, key: tuple[Any, ...] | None) -> None:
+            super().__init__()
+            self.start, self.end, self.key = start, end, key
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.data: ChartData | None = None
+        self.cursor: int | None = None  # bucket index
+        self.segment: int | None = None  # series index, None: the whole bar
+
+    def show(self, data: ChartData) -> None:
+        self.data = data
+        if self.cursor is not None and self.cursor >= len(data.buckets):
+            self.cursor = None
+        if self.segment is not None and self.segment >= len(data.labels):
+            self.segment = None
+        self.draw()
+
+    def draw(self) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        data = self.data
+        if data is None or not data.buckets:
+            plt.title("no data yet")
+            self.refresh()
+            return
+        xs = list(range(len(data.buckets)))
+        if not any(data.totals):
+            plt.title("no known spend in this range" + self._unknown_note())
+            plt.ylim(0, 1)
+        else:
+            colours = [self._rgb(SERIES_COLOURS[i]) if k is not None else self._rgb("muted")
+                       for i, k in enumerate(data.keys)]
+            if len(xs) > 1:  # first, so that the bars cover it: the line shows above and between them
+                plt.plot(xs, data.trend, color=self._rgb("foreground"), marker="braille",
+                         label=f"trend ({TREND_BUCKETS}-{data.bucket} avg)")
+            plt.stacked_bar(xs, data.values, labels=data.labels, color=colours, width=0.8)
+            plt.title(self._title())
+        step = max(1, len(xs) // 8)
+        ticks = xs[::step]
+        plt.xticks(ticks, [self._tick(data, i) for i in ticks])
+        if self.cursor is not None:
+            plt.vline(self.cursor, self._rgb("accent"))
+        self.refresh()
+
+    def _title(self) -> str:
+        data = self.data
+        assert data is not None
+        if self.cursor is None:
+            return "spend per " + data.bucket + " (←/→ pick a bar, enter: its traces)" + self._unknown_note()
+        i = self.cursor
+        if self.segment is None:
+            return f"▸ {data.bucket_label(i)}: {fmt.usd(data.totals[i])} (↑/↓ pick a group)"
+        return (f"▸ {data.bucket_label(i)} · {data.labels[self.segment]}: "
+                f"{fmt.usd(data.values[self.segment][i])} of {fmt.usd(data.totals[i])}")
+
+    def _unknown_note(self) -> str:
+        data = self.data
+        return f" · {data.unknown_calls:,} calls of unknown cost not drawn" if data and data.unknown_calls else ""
+
+    @staticmethod
+    def _tick(data: ChartData, i: int) -> str:
+        b = data.buckets[i]
+        return b.strftime("%H:00") if data.bucket == "hour" else b.strftime("%m-%d")
+
+    def _rgb(self, name: str) -> tuple[int, int, int]:
+        try:
+            return Color.parse(self.app.theme_variables.get(name, "#888888")).rgb
+        except Exception:  # noqa: BLE001 - a user theme with a bad colour still draws
+            return (136, 136, 136)
+
+    # -- cursor -------------------------------------------------------------------------------
+    def action_move(self, step: int) -> None:
+        if not self.data or not self.data.buckets:
+            return
+        last = len(self.data.buckets) - 1
+        self.cursor = last if self.cursor is None else max(0, min(last, self.cursor + step))
+        self.draw()
+
+    def action_segment(self, step: int) -> None:
+        if not self.data or self.cursor is None or not self.data.labels:
+            return
+        n = len(self.data.labels)
+        if self.segment is None:
+            self.segment = 0 if step > 0 else n - 1
+        else:
+            nxt = self.segment + step
+            self.segment = None if nxt < 0 or nxt >= n else nxt
+        self.draw()
+
+    def action_drill(self) -> None:
+        if not self.data or self.cursor is None:
+            return
+        start = self.data.buckets[self.cursor]
+        size = timedelta(microseconds=BUCKETS[self.data.bucket])
+        key = self.data.keys[self.segment] if self.segment is not None else None
+        self.post_message(self.Drill(start, start + size, key))
+
+    def on_blur(self) -> None:
+        self.refresh()

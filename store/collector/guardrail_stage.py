@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from store.schema import GUARDRAIL_EVENTS
 
@@ -63,36 +64,83 @@ class GuardrailStage:
             redactor = GuardrailRunner(replace(dc, detectors=only, default=DetectorSettings(enabled=False)))
         return cls(runner=runner, redactor=redactor, enabled=True)
 
+    def _prefilter(self, runner: Any) -> Any:
+        """The batch patterns of a runner's detectors, built on first use."""
+        from store.guardrails.batch import BatchPrefilter
+
+        cache = self.__dict__.setdefault("_prefilters", {})
+        if id(runner) not in cache:
+            cache[id(runner)] = BatchPrefilter(runner.detectors)
+        return cache[id(runner)]
+
     # -- redaction (before the WAL) --------------------------------------------------------
     def redact(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.RecordBatch | None]:
         from store.guardrails.model import DetectionContext
         from store.guardrails.redact import redact
 
-        cols = {name: batch.column(name).to_pylist() for name in batch.schema.names}
+        rows = self._rows_to_redact(batch)
+        if not rows:
+            return batch, None  # nothing any redacting detector could find: the batch as it came
+        present = [c for c in (*MESSAGE_COLUMNS, *TEXT_COLUMNS, *JSON_COLUMNS) if c in batch.schema.names]
+        cols = {name: batch.column(name).to_pylist() for name in present}
+        meta = {name: batch.column(name).to_pylist() for name in ("trace_id", "span_id", "end_time", "service", "user_id")
+                if name in batch.schema.names}  # fmt: skip
+        for name in ("trace_id", "span_id", "end_time", "service", "user_id"):
+            meta.setdefault(name, [None] * batch.num_rows)
         events: list[dict[str, Any]] = []
+        changed: set[str] = set()
 
         def clean(text: str, direction: str, row: int) -> str:
             ctx = DetectionContext(direction=direction)  # type: ignore[arg-type]
             findings = self.redactor.scan_text(text, ctx)
             if not findings:
                 return text
-            events.extend(_redaction_rows(findings, text, cols, row, direction, self.redactor))
+            events.extend(_redaction_rows(findings, text, meta, row, direction, self.redactor))
             return redact(text, findings)
 
-        for i in range(batch.num_rows):
+        def update(col: str, i: int, value: Any) -> None:
+            if value != cols[col][i]:
+                cols[col][i] = value
+                changed.add(col)
+
+        for i in rows:
             for col in MESSAGE_COLUMNS:
-                raw = cols[col][i]
+                raw = cols[col][i] if col in cols else None
                 if raw:
                     direction = "output" if col.startswith("output") else "input"
-                    cols[col][i] = _redact_messages(raw, lambda t, d=direction, r=i: clean(t, d, r))
+                    update(col, i, _redact_messages(raw, lambda t, d=direction, r=i: clean(t, d, r)))
             for col in TEXT_COLUMNS:
-                if cols[col][i]:
-                    cols[col][i] = clean(cols[col][i], "output" if col == "output_value" else "input", i)
+                if col in cols and cols[col][i]:
+                    update(col, i, clean(cols[col][i], "output" if col == "output_value" else "input", i))
             for col in JSON_COLUMNS:
-                if cols[col][i]:
-                    cols[col][i] = _redact_json_strings(cols[col][i], lambda t, r=i: clean(t, "input", r))
-        out = pa.RecordBatch.from_pydict(cols, schema=batch.schema)
-        return out, _events_batch(events)
+                if col in cols and cols[col][i]:
+                    update(col, i, _redact_json_strings(cols[col][i], lambda t, r=i: clean(t, "input", r)))
+        if changed:
+            arrays = [
+                pa.array(cols[f.name], type=f.type) if f.name in changed else batch.column(i)
+                for i, f in enumerate(batch.schema)
+            ]  # fmt: skip
+            batch = pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+        return batch, _events_batch(events)
+
+    def _rows_to_redact(self, batch: pa.RecordBatch) -> list[int]:
+        """Rows where a redacting detector could find something: a batch
+        pattern over the raw column values (JSON included, escapes and all),
+        or, for a few rows or detectors without one, the detectors' prefilters."""
+        names = [c for c in (*MESSAGE_COLUMNS, *TEXT_COLUMNS, *JSON_COLUMNS) if c in batch.schema.names]
+        if not names or not batch.num_rows:
+            return []
+        from store.guardrails.batch import MIN_VALUE_TEXTS, matches
+
+        columns = [pc.cast(batch.column(n), pa.large_string()) for n in names]
+        joined = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(
+            *columns, pa.scalar("\n", pa.large_string()), null_handling="replace", null_replacement="")
+        if not all(getattr(d, "family", "") == "values" for d in self.redactor.detectors):
+            return list(range(batch.num_rows))  # a detector the value checks do not speak for
+        pattern = self._prefilter(self.redactor).values
+        if pattern is not None and batch.num_rows >= MIN_VALUE_TEXTS:
+            return [i for i, hit in enumerate(matches(joined.fill_null(""), pattern)) if hit]
+        return [i for i, text in enumerate(joined.to_pylist()) if text and _may_hold_values(self.redactor, text)]
 
     # -- flagging (after the ack) ----------------------------------------------------------
     def flag(self, batch: pa.RecordBatch) -> pa.RecordBatch | None:
@@ -100,32 +148,125 @@ class GuardrailStage:
         from store.guardrails.events import findings_to_rows
         from store.guardrails.spans import span_scan_inputs
 
-        names = [n for n in ROW_COLUMNS if n in batch.schema.names]
-        rows = batch.select(names).to_pylist()
-        events: list[dict[str, Any]] = []
-        for row in rows:
+        names = batch.schema.names
+        n = batch.num_rows
+
+        def column(name: str) -> list[Any]:
+            return batch.column(name).to_pylist() if name in names else [None] * n
+
+        kinds, span_events = column("kind"), column("events")
+        outside = [i for i in range(n) if kinds[i] == "guardrail" or (span_events[i] and "guardrail" in span_events[i])]
+        full_rows: dict[int, dict[str, Any]] = {}
+        if outside:  # guardrail results that came with the spans: whole rows, few of them
+            selected = batch.select([c for c in ROW_COLUMNS if c in names])
+            full_rows = dict(zip(outside, selected.take(pa.array(outside, pa.int64())).to_pylist()))
+        scanned = [i for i in range(n) if kinds[i] in SCANNED_KINDS]
+        texts = {c: column(c) if scanned else [] for c in _SCAN_COLUMNS}
+        scans: dict[int, Any] = {}
+        for i in scanned:
             try:
-                kind = row.get("kind")
-                if kind == "guardrail":
-                    events.extend(_external_guardrail_rows(row))
-                if row.get("events") and "guardrail" in row["events"]:
-                    events.extend(external.events_from_span_events(row))
-                if kind not in SCANNED_KINDS:
+                scan = span_scan_inputs({"kind": kinds[i], **{c: texts[c][i] for c in _SCAN_COLUMNS}})
+            except Exception:  # one odd span must not stop the others' checks
+                log.exception("guardrail check failed on span %s", _value(batch, "span_id", i))
+                continue
+            if scan.inputs or scan.outputs:
+                scans[i] = scan
+        live = self._live_families(scans)
+        events: list[dict[str, Any]] = []
+        for i in sorted(set(outside) | set(scans)):
+            try:
+                row = full_rows.get(i)
+                if row is not None:
+                    if kinds[i] == "guardrail":
+                        events.extend(_external_guardrail_rows(row))
+                    if row.get("events") and "guardrail" in row["events"]:
+                        events.extend(external.events_from_span_events(row))
+                scan = scans.get(i)
+                families = live.get(i) if live is not None else None
+                if scan is None or (families is not None and not families):
                     continue
-                scan = span_scan_inputs(row)
-                if not scan.inputs and not scan.outputs:
-                    continue
-                findings = self.runner.scan_span(scan.inputs, scan.outputs, **scan.kwargs())
+                findings = self.runner.scan_span(scan.inputs, scan.outputs, **scan.kwargs(), families=families)
                 if self.redactor is not None:  # already recorded by the redaction pass
                     findings = [f for f in findings if self.runner.action(f) != "redacted"]
                 if findings:
                     events.extend(findings_to_rows(
-                        findings, scan.inputs, scan.outputs, trace_id=row["trace_id"], span_id=row["span_id"],
-                        time=row.get("end_time"), service=row.get("service"), user_id=row.get("user_id"),
-                        runner=self.runner))
+                        findings, scan.inputs, scan.outputs, trace_id=_value(batch, "trace_id", i),
+                        span_id=_value(batch, "span_id", i), time=_value(batch, "end_time", i),
+                        service=_value(batch, "service", i), user_id=_value(batch, "user_id", i), runner=self.runner))
             except Exception:  # one odd span must not stop the others' checks
-                log.exception("guardrail check failed on span %s", row.get("span_id"))
+                log.exception("guardrail check failed on span %s", _value(batch, "span_id", i))
         return _events_batch(events)
+
+    def _live_families(self, scans: dict[int, Any]) -> dict[int, set[str]] | None:
+        """Per span, the detector families that could fire on it, from one
+        vectorized pass per family over the batch's texts; None for a batch
+        too small to pay for that (the runner then checks each span itself)."""
+        from store.guardrails.batch import MIN_TEXTS, non_ascii, strings
+        from store.guardrails.detectors.output import _prompt_shingles
+
+        owners: list[int] = []
+        every: list[str] = []
+        injectable: list[int] = []  # positions in `every`
+        replies: list[int] = []
+        live: dict[int, set[str]] = {i: set() for i in scans}
+        for i, scan in scans.items():
+            for seg in scan.inputs:
+                if seg.role != "system" and seg.role != "assistant":
+                    injectable.append(len(every))
+                owners.append(i)
+                every.append(seg.text)
+            answered = False
+            for seg in scan.outputs:
+                if seg.role == "assistant":
+                    replies.append(len(every))
+                    answered = True
+                owners.append(i)
+                every.append(seg.text)
+            if answered and scan.response_format is not None:
+                live[i].add("json")
+            if answered and scan.system_prompt and _prompt_shingles(scan.system_prompt)[0] >= 8:
+                live[i].add("leak")
+        if len(every) < MIN_TEXTS:
+            return None
+        gates = self._prefilter(self.runner)
+        texts = strings(every)
+        for i, hit, odd in zip(owners, gates.values_hits(texts), non_ascii(texts)):
+            if hit:
+                live[i].add("values")
+            if odd:
+                live[i].add("unicode")
+        for family, positions, check in (("injection", injectable, gates.injection_hits),
+                                         ("refusal", replies, gates.refusal_hits)):
+            if positions:
+                for k, hit in zip(positions, check(texts.take(pa.array(positions, pa.int64())))):
+                    if hit:
+                        live[owners[k]].add(family)
+        others = {getattr(d, "family", "") for d in self.runner.detectors} - _BATCH_FAMILIES
+        if others:  # detectors the batch patterns know nothing about run everywhere
+            for families in live.values():
+                families |= others
+        return live
+
+
+_SCAN_COLUMNS = ("input_messages", "output_messages", "input_value", "output_value", "request_params")
+_BATCH_FAMILIES = frozenset({"values", "unicode", "injection", "refusal", "json", "leak"})
+
+
+def _value(batch: pa.RecordBatch, name: str, i: int) -> Any:
+    return batch.column(name)[i].as_py() if name in batch.schema.names else None
+
+
+def _may_hold_values(runner: Any, text: str) -> bool:
+    """The per-text first tier of the redaction pass over raw (maybe JSON)
+    text: the value detectors' prefilters look for digits, "@" and ASCII
+    markers, which JSON escaping leaves as they are, save ``\\u`` escapes."""
+    from store.guardrails.model import DetectionContext
+    from store.guardrails.prefilter import TextFacts
+
+    if "\\u" in text:
+        return True  # a JSON escape may hide anything
+    facts, ctx = TextFacts(text), DetectionContext()
+    return any(d.prefilter(facts, ctx) for d in runner.detectors)
 
 
 def _external_guardrail_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -143,7 +284,7 @@ def _external_guardrail_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _redaction_rows(findings: list[Any], text: str, cols: dict[str, list[Any]], i: int, direction: str,
-                    runner: Any) -> list[dict[str, Any]]:
+                    runner: Any) -> list[dict[str, Any]]:  # cols: trace_id, span_id, end_time, service, user_id
     from store.guardrails.events import findings_to_rows
 
     fixed = [replace(f, direction=direction, segment=0) for f in findings]
@@ -154,21 +295,28 @@ def _redaction_rows(findings: list[Any], text: str, cols: dict[str, list[Any]], 
 
 
 def _redact_messages(raw: str, clean: Any) -> str:
+    """The messages with every text cleaned; ``raw`` itself when nothing changed
+    (a clean row is stored byte for byte as it came)."""
     try:
         msgs = json.loads(raw)
     except ValueError:
         return clean(raw)
     if not isinstance(msgs, list):
         return clean(raw)
+    changed = False
     for m in msgs:
         if not isinstance(m, dict):
             continue
         if isinstance(m.get("content"), str):
-            m["content"] = clean(m["content"])
+            text = clean(m["content"])
+            changed = changed or text != m["content"]
+            m["content"] = text
         for tc in m.get("tool_calls") or []:
             if isinstance(tc, dict) and isinstance(tc.get("arguments"), str):
-                tc["arguments"] = clean(tc["arguments"])
-    return json.dumps(msgs, ensure_ascii=False)
+                text = clean(tc["arguments"])
+                changed = changed or text != tc["arguments"]
+                tc["arguments"] = text
+    return json.dumps(msgs, ensure_ascii=False) if changed else raw
 
 
 def _redact_json_strings(raw: str, clean: Any) -> str:
@@ -176,17 +324,22 @@ def _redact_json_strings(raw: str, clean: Any) -> str:
         doc = json.loads(raw)
     except ValueError:
         return clean(raw)
+    changed = False
 
     def walk(x: Any) -> Any:
+        nonlocal changed
         if isinstance(x, str):
-            return clean(x) if len(x) >= 6 else x
+            text = clean(x) if len(x) >= 6 else x
+            changed = changed or text != x
+            return text
         if isinstance(x, list):
             return [walk(v) for v in x]
         if isinstance(x, dict):
             return {k: walk(v) for k, v in x.items()}
         return x
 
-    return json.dumps(walk(doc), ensure_ascii=False)
+    cleaned = walk(doc)
+    return json.dumps(cleaned, ensure_ascii=False) if changed else raw
 
 
 def _events_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch | None:

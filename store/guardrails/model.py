@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from store.guardrails.prefilter import TextFacts
 
 Category = Literal["pii", "secret", "injection", "jailbreak", "output"]
 Severity = Literal["low", "medium", "high", "critical"]
@@ -90,8 +93,20 @@ class BaseDetector:
     category: Category = "pii"
     severity: Severity = "medium"
     version: str = "1"
+    # Detectors of one family apply to the same texts and share a cheap
+    # family check (detectors.FAMILY_GATES) that the runner makes once per span.
+    family: str = ""
+    # A regex (RE2 syntax, no lookarounds) that every text this detector
+    # reports on matches, also once JSON-escaped: lets a whole batch be
+    # prefiltered in one vectorized pass. None: no such pattern.
+    batch_pattern: str | None = None
 
     def applies_to(self, ctx: DetectionContext) -> bool:
+        return True
+
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        """The first tier: False only when ``detect`` surely finds nothing in
+        ``facts.text`` (a few substring searches or set lookups, no regex)."""
         return True
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:

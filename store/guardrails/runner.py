@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Sequence
+from dataclasses import replace
+from typing import Collection, NamedTuple, Sequence
 
 from store.guardrails.config import DetectorConfig
-from store.guardrails.detectors import default_detectors
-from store.guardrails.model import DetectionContext, Detector, Direction, Finding, Role
+from store.guardrails.detectors import FAMILY_GATES, default_detectors
+from store.guardrails.model import DetectionContext, Detector, Direction, Finding, Role, Severity
+from store.guardrails.prefilter import TextFacts
 
 # Categories whose findings are values (they can overlap and mask each other).
 VALUE_CATEGORIES = frozenset({"pii", "secret"})
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """One text of a span and where it came from."""
+class Segment(NamedTuple):
+    """One text of a span and where it came from (a tuple: it is made for
+    every text of every span at ingest, and a tuple is made fastest)."""
 
     text: str
     role: Role = "user"
@@ -28,28 +29,61 @@ def _segments(items: Sequence[SegmentLike], default_role: Role) -> list[Segment]
     return [item if isinstance(item, Segment) else Segment(item, default_role) for item in items]
 
 
+Planned = tuple[Detector, "Severity | None", str]  # detector, severity override, family or ""
+
+
 class GuardrailRunner:
-    """Holds the configured detectors; scanning is pure and thread-safe."""
+    """Holds the configured detectors; scanning is pure and thread-safe.
+
+    Every text goes through the first tier (``store.guardrails.prefilter``)
+    before a detector's regexes: per span, one cheap check per detector family
+    over the texts it applies to; per text, each detector's own prefilter.
+    Both only skip work whose result would be empty."""
 
     def __init__(self, config: DetectorConfig | None = None, detectors: Sequence[Detector] | None = None) -> None:
         self.config = config or DetectorConfig()
-        self._detectors: list[tuple[Detector, str | None]] = []
+        self._detectors: list[tuple[Detector, Severity | None]] = []
         for detector in detectors if detectors is not None else default_detectors():
             settings = self.config.settings(detector.name)
             if settings.enabled:
                 self._detectors.append((detector, settings.severity))
+        families: dict[str, Detector] = {}
+        for detector, _ in self._detectors:
+            family = getattr(detector, "family", "")
+            if family in FAMILY_GATES:
+                families.setdefault(family, detector)
+        self._families = families  # family -> one member (they share applies_to)
+        # applies_to of the built-in detectors reads only these fields of the context
+        builtin = all(type(d).__module__.startswith("store.guardrails.detectors") for d, _ in self._detectors)
+        self._plans: dict[tuple, tuple[Planned, ...]] | None = {} if builtin else None
 
     @property
     def detectors(self) -> list[Detector]:
         return [d for d, _ in self._detectors]
 
+    def _plan(self, ctx: DetectionContext) -> tuple[Planned, ...]:
+        """The detectors that apply to texts like this one."""
+        key = (ctx.direction, ctx.role, ctx.response_format is not None, bool(ctx.system_prompt))
+        plan = self._plans.get(key) if self._plans is not None else None
+        if plan is None:
+            plan = tuple((d, severity, getattr(d, "family", "")) for d, severity in self._detectors if d.applies_to(ctx))
+            if self._plans is not None:
+                self._plans[key] = plan
+        return plan
+
     def scan_text(self, text: str, ctx: DetectionContext, *, segment: int = 0) -> list[Finding]:
+        return self._scan_text(text, ctx, segment, None)
+
+    def _scan_text(self, text: str, ctx: DetectionContext, segment: int, live: set[str] | None) -> list[Finding]:
         truncated = len(text) > self.config.max_chars
         if truncated:
             text = text[: self.config.max_chars]
         findings: list[Finding] = []
-        for detector, severity in self._detectors:
-            if not detector.applies_to(ctx):
+        facts = TextFacts(text)
+        for detector, severity, family in self._plan(ctx):
+            if family and live is not None and family not in live:
+                continue  # the family's check over the whole span failed
+            if not detector.prefilter(facts, ctx):
                 continue
             for f in detector.detect(text, ctx):
                 if f.confidence < self.config.min_confidence:
@@ -70,22 +104,49 @@ class GuardrailRunner:
         system_prompt: str | None = None,
         response_format: str | None = None,
         json_schema: dict | None = None,
+        families: Collection[str] | None = None,
     ) -> list[Finding]:
         """Scan every text of one span. Plain strings count as ``user`` input
         and ``assistant`` output; pass Segments for system, tool or retrieved
-        text. Findings carry direction and the index of their text."""
-        findings: list[Finding] = []
+        text. Findings carry direction and the index of their text.
+
+        ``families``: detector families a caller has already shown could fire
+        on this span (a batch prefilter); the others are skipped. By default
+        the runner checks each family itself."""
+        texts: list[tuple[str, int, DetectionContext]] = []
+        contexts: dict[tuple[str, str], DetectionContext] = {}
         for direction, items, default_role in (("input", input_texts, "user"), ("output", output_texts, "assistant")):
             for index, seg in enumerate(_segments(items, default_role)):  # type: ignore[arg-type]
-                ctx = DetectionContext(
-                    direction=direction,  # type: ignore[arg-type]
-                    role=seg.role,
-                    response_format=response_format,
-                    json_schema=json_schema,
-                    system_prompt=system_prompt,
-                )
-                findings.extend(self.scan_text(seg.text, ctx, segment=index))
+                ctx = contexts.get((direction, seg.role))
+                if ctx is None:
+                    ctx = contexts[(direction, seg.role)] = DetectionContext(
+                        direction=direction,  # type: ignore[arg-type]
+                        role=seg.role,
+                        response_format=response_format,
+                        json_schema=json_schema,
+                        system_prompt=system_prompt,
+                    )
+                texts.append((seg.text, index, ctx))
+        live = set(families) if families is not None else self._live_families(texts)
+        findings: list[Finding] = []
+        for text, index, ctx in texts:
+            findings.extend(self._scan_text(text, ctx, index, live))
         return findings
+
+    def _live_families(self, texts: list[tuple[str, int, DetectionContext]]) -> set[str]:
+        """The families whose check holds on the span's texts they apply to
+        (families without a span-level check are always live)."""
+        live: set[str] = {getattr(d, "family", "") for d, _ in self._detectors} - set(FAMILY_GATES)
+        limit = self.config.max_chars
+        for family, member in self._families.items():
+            chunks, ctxs = [], []
+            for text, _, ctx in texts:
+                if member.applies_to(ctx):
+                    chunks.append(text if len(text) <= limit else text[:limit])
+                    ctxs.append(ctx)
+            if chunks and FAMILY_GATES[family](TextFacts(chunks[0] if len(chunks) == 1 else "\n".join(chunks)), ctxs):
+                live.add(family)
+        return live
 
     def action(self, finding: Finding) -> str:
         """flagged or redacted, from the detector's configured mode. Only value

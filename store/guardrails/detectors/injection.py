@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, replace
 
 from store.guardrails.model import UNTRUSTED_ROLES, BaseDetector, DetectionContext, Finding, raise_severity
+from store.guardrails.prefilter import ScoredRulesGate, TextFacts, encoded_payload_possible, words_of
 
 THRESHOLD = 0.8
 # how far before and after a rule's key word its pattern may reach
@@ -50,6 +51,8 @@ class Rule:
         start, end = -1, -1
         for pos in positions + [n + WINDOW_BACK + 1]:
             lo, hi = max(0, pos - WINDOW_BACK), min(n, pos + WINDOW_AHEAD)
+            while hi < n and _is_word_char(text[hi - 1]) and _is_word_char(text[hi]):
+                hi += 1  # never cut a word: a \b at the window's end would see a word end that is not there
             if lo <= end:
                 end = max(end, hi)
                 continue
@@ -59,6 +62,10 @@ class Rule:
                     return best
             start, end = lo, hi
         return best
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
 
 def _r(id: str, category: str, weight: float, pattern: str, untrusted_only: bool = False, keys: str = "") -> Rule:
     return Rule(id, category, weight, re.compile(pattern, re.S), untrusted_only, tuple(k for k in keys.split("|") if k))
@@ -276,6 +283,29 @@ def _printable(raw: bytes) -> str | None:
     return decoded if re.search(r"[A-Za-z]{3,}\s+[A-Za-z]{2,}", decoded) else None
 
 
+def _cleaned(text: str) -> str:
+    """Zero-width characters removed, so they cannot split a keyword."""
+    return _ZERO_WIDTH.sub("", text) if not text.isascii() and _ZERO_WIDTH.search(text) else text
+
+
+# Which rules could match a text, from the words their patterns need.
+RULES_GATE = ScoredRulesGate(RULES, THRESHOLD)
+
+
+def _scored_view(text: str) -> tuple[str, frozenset[str]]:
+    normalized = normalize(_cleaned(text))
+    return normalized, words_of(normalized)
+
+
+def injection_possible(facts: TextFacts, untrusted: bool) -> bool:
+    """Whether the rules could reach the threshold on the text, or an encoded
+    payload could be decoded from it."""
+    normalized, words = facts.memo("injection.normalized", _scored_view)
+    if RULES_GATE.possible(normalized, words, untrusted):
+        return True
+    return encoded_payload_possible(facts.text, facts.lowered, _ROT13_CUES)
+
+
 class InjectionDetector(BaseDetector):
     """Direct and indirect prompt injection and jailbreaks on input text."""
 
@@ -283,13 +313,17 @@ class InjectionDetector(BaseDetector):
     category = "injection"
     severity = "medium"
     version = "1"
+    family = "injection"
 
     def applies_to(self, ctx: DetectionContext) -> bool:
         return ctx.direction == "input" and ctx.role != "system" and ctx.role != "assistant"
 
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        return injection_possible(facts, ctx.role in UNTRUSTED_ROLES)
+
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         untrusted = ctx.role in UNTRUSTED_ROLES
-        cleaned = _ZERO_WIDTH.sub("", text) if _ZERO_WIDTH.search(text) else text
+        cleaned = _cleaned(text)
         out: list[Finding] = []
         score, hits = score_text(normalize(cleaned), untrusted)
         if score.total >= THRESHOLD:
@@ -361,9 +395,13 @@ class UnicodeSmugglingDetector(BaseDetector):
     category = "injection"
     severity = "high"
     version = "1"
+    family = "unicode"
 
     def applies_to(self, ctx: DetectionContext) -> bool:
         return ctx.role != "system"
+
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        return not facts.text.isascii()
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         if text.isascii() or not _INVISIBLE.search(text):

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from store.guardrails.model import BaseDetector, DetectionContext, Finding
+from store.guardrails.prefilter import PatternGate, TextFacts
 
 _FENCED_JSON = re.compile(r"^\s*```(?:json|JSON)?\s*\n(.*?)\n?```\s*$", re.S)
 _JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
@@ -50,6 +51,7 @@ class InvalidJsonDetector(BaseDetector):
     category = "output"
     severity = "medium"
     version = "1"
+    family = "json"
 
     def applies_to(self, ctx: DetectionContext) -> bool:
         return ctx.direction == "output" and ctx.json_requested and ctx.role == "assistant"
@@ -99,9 +101,14 @@ class RefusalDetector(BaseDetector):
     category = "output"
     severity = "low"
     version = "1"
+    family = "refusal"
+    _gate = PatternGate(_REFUSAL)  # the words a refusal needs ("sorry", "cannot", "decline", ...)
 
     def applies_to(self, ctx: DetectionContext) -> bool:
         return ctx.direction == "output" and ctx.role == "assistant"
+
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        return self._gate.possible(facts)
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         m = _REFUSAL.search(text, 0, min(len(text), 2000))
@@ -134,9 +141,13 @@ class SystemPromptLeakDetector(BaseDetector):
     category = "output"
     severity = "high"
     version = "1"
+    family = "leak"
 
     def applies_to(self, ctx: DetectionContext) -> bool:
         return ctx.direction == "output" and bool(ctx.system_prompt) and ctx.role == "assistant"
+
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        return _prompt_shingles(ctx.system_prompt or "")[0] >= 8  # shorter prompts are never reported
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         prompt_len, n, shingles = _prompt_shingles(ctx.system_prompt or "")

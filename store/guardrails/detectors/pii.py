@@ -11,6 +11,7 @@ import ipaddress
 import re
 
 from store.guardrails.model import BaseDetector, DetectionContext, Finding
+from store.guardrails.prefilter import TextFacts
 from store.guardrails.textutil import CodeRegions, after, before, luhn_ok
 
 
@@ -59,6 +60,12 @@ class EmailDetector(BaseDetector):
             else:
                 at = text.find("@", at + 1)
         return found
+
+    family = "values"
+    batch_pattern = "@"
+
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        return "@" in facts.text
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         if "@" not in text:
@@ -119,6 +126,12 @@ class PhoneDetector(BaseDetector):
         r"[+(0-9][0-9()\-. ]{5,24}[0-9]\)?(?:\s?(?:x|ext\.?|extension)\s?[0-9]{1,5})?(?![\w@/]|[.,][0-9]|[\-:][0-9])"
     )
     _ext = re.compile(r"\s?(?:x|ext\.?|extension)\s?\d{1,5}$")
+
+    family = "values"
+    batch_pattern = r"[0-9][0-9()\-. ]{5,}[0-9]"  # 7+ digits joined by separators
+
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        return facts.digits >= 7  # 7 to 15 digits
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
@@ -210,6 +223,12 @@ class CreditCardDetector(BaseDetector):
 
     _candidate = re.compile(r"[0-9](?:[ \-]?[0-9]){11,18}(?![\w]|[.\-][0-9])")
 
+    family = "values"
+    batch_pattern = r"[0-9](?:[ \-]?[0-9]){11}"
+
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        return facts.digits >= 12  # 12 to 19 digits
+
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
         for m in self._candidate.finditer(text):
@@ -270,6 +289,12 @@ class IbanDetector(BaseDetector):
     # letters before them are checked in Python
     _candidate = re.compile(r"[0-9]{2}(?:[ ]?[A-Za-z0-9]){11,30}")
 
+    family = "values"
+    batch_pattern = r"[A-Za-z]{2}[0-9]{2}"
+
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        return facts.digits >= 2  # two check digits
+
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
         for m in self._candidate.finditer(text):
@@ -323,6 +348,12 @@ class SsnDetector(BaseDetector):
     _grouped = re.compile(r"([0-9]{3})(?:-([0-9]{2})-| ([0-9]{2}) )([0-9]{4})(?![\w\-]|\.[0-9])")
     _bare = re.compile(r"([0-9]{3})([0-9]{2})([0-9]{4})(?![\w\-]|\.[0-9])")
 
+    family = "values"
+    batch_pattern = r"[0-9]{3}[ \-]?[0-9]{2}[ \-]?[0-9]{4}"
+
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        return facts.digits >= 9  # nine digits
+
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
         for m in self._grouped.finditer(text):
@@ -359,6 +390,12 @@ class IpAddressDetector(BaseDetector):
     # IPv6: find ':hex:' anchors (a fast scan), then widen to the whole token
     _v6_anchor = re.compile(r":[0-9A-Fa-f]{0,4}:")
     _v6_chars = frozenset("0123456789abcdefABCDEF:.")
+
+    family = "values"
+    batch_pattern = r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|:[0-9A-Fa-f]{0,4}:"
+
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        return facts.digits >= 1  # an IPv6 address has a digit, an IPv4 one four
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from store.guardrails.model import BaseDetector, DetectionContext, Finding, Severity
+from store.guardrails.prefilter import TextFacts, has_any
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,13 @@ PROVIDER_KEYS: tuple[KeyPattern, ...] = (
 )
 
 
+# Every key pattern starts with one of its markers: the markers no other
+# marker contains are enough to tell a text with no key at all.
+API_KEY_MARKERS: tuple[str, ...] = tuple(sorted(
+    {m for key in PROVIDER_KEYS for m in key.markers if not any(o != m and o in m for k in PROVIDER_KEYS for o in k.markers)}
+))  # fmt: skip
+
+
 class ApiKeyDetector(BaseDetector):
     """Provider API keys by their documented prefixes."""
 
@@ -52,6 +60,11 @@ class ApiKeyDetector(BaseDetector):
     category = "secret"
     severity = "critical"
     version = "1"
+    family = "values"
+    batch_pattern = "|".join(re.escape(m) for m in API_KEY_MARKERS)
+
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        return has_any(facts.text, API_KEY_MARKERS)
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
@@ -76,6 +89,12 @@ class AwsSecretKeyDetector(BaseDetector):
     category = "secret"
     severity = "critical"
     version = "1"
+    family = "values"
+    markers = ("AKIA", "ASIA", "ecret", "ECRET")
+    batch_pattern = "AKIA|ASIA|ecret|ECRET"
+
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        return has_any(facts.text, self.markers)
 
     _secret = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
     _key_id = re.compile(r"(?:AKIA|ASIA)[A-Z2-7]{16}")
@@ -107,6 +126,12 @@ class PrivateKeyDetector(BaseDetector):
     category = "secret"
     severity = "critical"
     version = "1"
+    family = "values"
+    markers = ("-----BEGIN",)
+    batch_pattern = "-----BEGIN"
+
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        return "-----BEGIN" in facts.text
 
     _pem = re.compile(
         r"-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----"
@@ -145,6 +170,12 @@ class JwtDetector(BaseDetector):
     category = "secret"
     severity = "high"
     version = "1"
+    family = "values"
+    markers = ("eyJ",)
+    batch_pattern = "eyJ"
+
+    def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
+        return "eyJ" in facts.text
 
     _jwt = re.compile(r"(?<![A-Za-z0-9_\-])(eyJ[A-Za-z0-9_\-]{8,})\.([A-Za-z0-9_\-]{8,})\.([A-Za-z0-9_\-]{8,})(?![A-Za-z0-9_\-])")
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-import httpx
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -17,10 +16,8 @@ from textual.screen import Screen
 
 from console.pane_commands import PaneCommands
 from console.messages import StatusSampled
-from console.screens.costs import CostsScreen
-from console.screens.guardrails import GuardrailsScreen
-from console.screens.health import HealthScreen
-from console.screens.prompts import PromptsScreen
+import importlib
+
 from console.screens.traces import TracesScreen
 from console.services.collector_link import CollectorLink
 from console.services.store import StoreService
@@ -30,19 +27,32 @@ from themes import DEFAULT_DARK, DEFAULT_LIGHT, builtin_themes, user_themes
 STATUS_SECONDS = 2.0
 
 
-PANES: dict[str, type[Screen]] = {
-    "traces": TracesScreen,
-    "prompts": PromptsScreen,
-    "costs": CostsScreen,
-    "guardrails": GuardrailsScreen,
-    "health": HealthScreen,
+# pane -> (module, screen class). Panes other than Traces are imported when first
+# opened, so launching the console does not pay for charts, replay or NVML.
+PANES: dict[str, tuple[str, str]] = {
+    "traces": ("console.screens.traces", "TracesScreen"),
+    "prompts": ("console.screens.prompts", "PromptsScreen"),
+    "costs": ("console.screens.costs", "CostsScreen"),
+    "guardrails": ("console.screens.guardrails", "GuardrailsScreen"),
+    "health": ("console.screens.health", "HealthScreen"),
 }
+
+
+def _pane_factory(module: str, name: str) -> Callable[[], Screen]:
+    def make() -> Screen:
+        return getattr(importlib.import_module(module), name)()
+
+    return make
+
+
+MODES: dict[str, Any] = {mode: _pane_factory(*where) for mode, where in PANES.items()}
+MODES["traces"] = TracesScreen
 
 
 class ConsoleApp(App):
     TITLE = "llmops-console"
     CSS_PATH = Path(__file__).with_name("app.tcss")
-    MODES = dict(PANES)
+    MODES = MODES
     DEFAULT_MODE = "traces"
     COMMANDS = App.COMMANDS | {PaneCommands}
     BINDINGS = [
@@ -72,14 +82,23 @@ class ConsoleApp(App):
     def on_mount(self) -> None:
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
-        self.status = StatusSampled(self.link.label, self.link.mode != "unavailable")
+        self.status = StatusSampled(self.link.label, self.link.mode not in ("unavailable", "starting"))
+        if self.link.mode == "starting":
+            self.call_after_refresh(self.start_collector)
         if self.sample_status:
             self.sample()
             self.set_interval(STATUS_SECONDS, self.sample)
 
+    @work(thread=True, exclusive=True, group="collector", exit_on_error=False, description="start the collector")
+    def start_collector(self) -> None:
+        self.link.start_embedded()
+        self.post_message(StatusSampled(self.link.label, self.link.mode == "embedded"))
+
     # -- status sampling (kept apart from drawing) -------------------------------------
     @work(exclusive=True, group="status", exit_on_error=False, description="sample status")
     async def sample(self) -> None:
+        import httpx  # imported here: it costs a fifth of a second at launch
+
         async with httpx.AsyncClient() as client:
             stats = await self.link.stats(client)
         try:
@@ -88,7 +107,8 @@ class ConsoleApp(App):
         except Exception:
             cost = hits = size = None
         ok = self.link.mode != "unavailable" and stats is not None
-        label = self.link.label if ok or self.link.mode == "unavailable" else f"{self.link.label} (not answering)"
+        quiet = ok or self.link.mode in ("unavailable", "starting")
+        label = self.link.label if quiet else f"{self.link.label} (not answering)"
         self.post_message(StatusSampled(label, ok, stats.get("spans_per_s") if stats else None, size, cost, hits,
                                         alerts_firing=(stats or {}).get("alerts_firing", 0), extra=stats or {}))
 
@@ -158,6 +178,12 @@ class ConsoleApp(App):
 
 def run_app(settings: Settings) -> int:
     link = CollectorLink(settings).connect()
+    if link.mode == "starting":
+        # The collector's child processes need multiprocessing's resource tracker, which
+        # inherits stderr: start it now, while stderr is still the terminal's.
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
     try:
         app = ConsoleApp(settings, link)
         app.run()

@@ -30,7 +30,7 @@ def usd(v: float | None, unknown: bool = False) -> str:
     elif v == 0:
         s = "$0"
     else:
-        s = f"${v:.4f}" if v >= 0.0001 else f"${v:.1e}"
+        s = f"${v:.4f}" if v >= 0.0001 else "<$0.0001"
     return s + ("+?" if unknown else "")
 
 

@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 
 from store.config import Settings
 
@@ -23,6 +22,8 @@ class Probe:
 
 
 def probe(url: str, timeout: float = 1.0, token: str | None = None) -> Probe:
+    import httpx
+
     headers = {"authorization": f"Bearer {token}"} if token else {}
     try:
         r = httpx.get(url + "/healthz", timeout=timeout, headers=headers)
@@ -45,7 +46,7 @@ class CollectorLink:
     """How the console reaches its collector; ``label`` is what the status bar says."""
 
     settings: Settings
-    mode: str = "none"  # external, embedded, unavailable
+    mode: str = "none"  # external, starting, embedded, unavailable
     label: str = "collector: -"
     embedded: Any = None
 
@@ -69,6 +70,14 @@ class CollectorLink:
         if not start_embedded:
             self.mode, self.label = "unavailable", f"no collector at {self.settings.listen}; read-only"
             return self
+        self.mode, self.label = "starting", f"starting the embedded collector on {self.settings.listen}…"
+        return self
+
+    def start_embedded(self) -> None:
+        """Start the collector in this process (called after the console's first paint,
+        so the list shows at once; blocking, run it in a thread)."""
+        if self.mode != "starting":
+            return
         try:
             from store.collector.runner import Collector
 
@@ -77,14 +86,15 @@ class CollectorLink:
         except Exception as e:  # the console still opens, read-only, and says why
             log.warning("could not start the embedded collector: %s", e)
             self.mode, self.label = "unavailable", f"collector not started: {e}"
-        return self
 
     def stop(self) -> None:
         if self.embedded is not None:
             self.embedded.stop()
             self.embedded = None
 
-    async def stats(self, client: httpx.AsyncClient) -> dict[str, Any] | None:
+    async def stats(self, client: Any) -> dict[str, Any] | None:
+        import httpx
+
         if self.mode == "unavailable":
             return None
         headers = {"authorization": f"Bearer {self.settings.token}"} if self.settings.token else {}

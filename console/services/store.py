@@ -60,7 +60,7 @@ class StoreService:
             .alias("over_budget"))
 
     def trace(self, trace_id: str, start_us: int | None, end_us: int | None) -> tuple[dict | None, pl.DataFrame, pl.DataFrame]:
-        summary = self.traces.summary(trace_id)
+        summary = self.traces.summary(trace_id, start_us)
         if summary is not None and start_us is None:
             start_us = int(summary["start_time"].timestamp() * 1e6)
             end_us = int(summary["end_time"].timestamp() * 1e6)

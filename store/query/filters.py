@@ -158,45 +158,63 @@ def parse(query: str, now: float | None = None) -> TraceFilter:
     return f
 
 
+def _like_literal(text: str) -> str:
+    """Text matched literally by LIKE: its own wildcards escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def like_pattern(glob: str) -> str:
-    """``gpt-4o*`` -> ``gpt-4o%`` for ILIKE, with LIKE's own wildcards escaped."""
-    esc = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return esc.replace("*", "%").replace("?", "_")
+    """``gpt-4o*`` -> ``gpt-4o%`` for ILIKE."""
+    return _like_literal(glob).replace("*", "%").replace("?", "_")
+
+
+# The per-trace measures as aggregates over trace parts (one trace may have several).
+AGG = {
+    "span_count": "sum(span_count)",
+    "llm_calls": "sum(llm_calls)",
+    "total_tokens": "sum(total_tokens)",
+    "cost_usd": "sum(cost_usd)",
+    "latency_ms": "(epoch_us(max(end_time)) - epoch_us(min(start_time))) / 1000.0",
+    "error_count": "sum(error_count)",
+    "unpriced_llm_calls": "sum(unpriced_llm_calls)",
+    "repeated_tool_calls": ("(len(flatten(list(tool_signatures))) "
+                            "- len(list_distinct(flatten(list(tool_signatures)))))"),
+}
+_LIST_TERMS = {"model": "models", "tag": "tags", "prompt": "prompt_ids", "service": "services"}
+_TEXT_TERMS = {"user": "user_id", "session": "session_id", "name": "root_name", "trace": "trace_id"}
+
+
+def runaway_sql(runaway_llm_calls: int, repeats: int = 3) -> str:
+    return f"({AGG['llm_calls']} > {int(runaway_llm_calls)} OR {AGG['repeated_tool_calls']} >= {int(repeats)})"
 
 
 def trace_predicates(f: TraceFilter, runaway_llm_calls: int) -> tuple[list[str], list[Any]]:
-    """SQL over the per-trace aggregate (columns of ``traces.TRACE_COLUMNS``)."""
+    """HAVING conditions over trace parts grouped by trace: every term is an aggregate,
+    so a trace matches on all of its parts together."""
     sql: list[str] = []
     params: list[Any] = []
     for t in f.terms:
         pat = like_pattern(t.value)
-        if t.key == "model":
-            clause = "len(list_filter(models, lambda x: x ILIKE ? ESCAPE '\\')) > 0"
-        elif t.key == "tag":
-            clause = "len(list_filter(tags, lambda x: x ILIKE ? ESCAPE '\\')) > 0"
-        elif t.key == "prompt":
-            clause = "len(list_filter(prompt_ids, lambda x: x ILIKE ? ESCAPE '\\')) > 0"
-        elif t.key == "service":
-            clause = "len(list_filter(services, lambda x: x ILIKE ? ESCAPE '\\')) > 0"
+        if t.key in _LIST_TERMS:
+            clause = f"bool_or(len(list_filter({_LIST_TERMS[t.key]}, lambda x: x ILIKE ? ESCAPE '\\')) > 0)"
         elif t.key == "status":
             v = t.value.lower()
-            clause = {"error": "error_count > 0", "ok": "error_count = 0", "unset": "error_count = 0"}[v]
+            clause = f"{AGG['error_count']} > 0" if v == "error" else f"{AGG['error_count']} = 0"
             sql.append(f"NOT ({clause})" if t.negate else clause)
             continue
         elif t.key == "is":
             v = t.value.lower()
-            clause = {"runaway": f"(llm_calls > {int(runaway_llm_calls)} OR repeated_tool_calls >= 3)",
-                      "error": "error_count > 0", "unpriced": "unpriced_llm_calls > 0",
-                      "demo": "list_contains(tags, 'demo')"}[v]
-            sql.append(f"NOT {clause}" if t.negate else clause)
+            clause = {"runaway": runaway_sql(runaway_llm_calls),
+                      "error": f"{AGG['error_count']} > 0", "unpriced": f"{AGG['unpriced_llm_calls']} > 0",
+                      "demo": "bool_or(list_contains(tags, 'demo'))"}[v]
+            sql.append(f"NOT ({clause})" if t.negate else clause)
             continue
         else:
-            col = {"user": "user_id", "session": "session_id", "name": "root_name", "trace": "trace_id"}[t.key]
-            clause = f"coalesce({col}, '') ILIKE ? ESCAPE '\\'"
+            clause = f"bool_or(coalesce({_TEXT_TERMS[t.key]}, '') ILIKE ? ESCAPE '\\')"
         sql.append(f"NOT ({clause})" if t.negate else clause)
         params.append(pat)
     for c in f.comparisons:
-        sql.append(f"coalesce({c.column}, 0) {c.op} ?")
+        sql.append(f"coalesce({AGG[c.column]}, 0) {c.op} ?")
         params.append(c.value)
     return sql, params
 
@@ -205,10 +223,13 @@ TEXT_COLUMNS = ("name", "input_messages", "output_messages", "input_value", "out
 
 
 def text_predicate(words: list[str]) -> tuple[str, list[Any]]:
-    """Every word must appear in one of the text columns of a span."""
+    """Every word must appear in one of the text columns of a span (ILIKE: about twice
+    as fast as lower() + contains() here, as it needs no lowered copy)."""
     clauses, params = [], []
     for w in words:
-        ors = " OR ".join(f"contains(lower({c}), ?)" for c in TEXT_COLUMNS)
+        pat = "%" + _like_literal(w) + "%"
+        ors = " OR ".join(f"{c} ILIKE ? ESCAPE '\\'" for c in TEXT_COLUMNS)
         clauses.append(f"({ors})")
-        params.extend([w.lower()] * len(TEXT_COLUMNS))
+        params.extend([pat] * len(TEXT_COLUMNS))
     return " AND ".join(clauses), params
+

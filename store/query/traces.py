@@ -79,51 +79,65 @@ class TraceQueries:
     def _runaway_sql(self) -> str:
         return f"(llm_calls > {int(self.runaway_llm_calls)} OR repeated_tool_calls >= {REPEATED_TOOL_CALLS})"
 
-    def _list_sql(self, parts_files: list[str], f: TraceFilter, limit: int, cursor: Cursor | None,
-                  text_files: list[str] | None, day: tuple[int, int] | None = None) -> tuple[str, list[Any]]:
-        """One page from the given trace-part files. Time conditions apply to each
-        trace's whole aggregate (its first span), never to its parts, so a trace is
-        counted whole; ``day`` keeps only traces that start in that day."""
+    def _ids_sql(self, parts_files: list[str], f: TraceFilter, limit: int, cursor: Cursor | None,
+                 text_files: list[str] | None, day: tuple[int, int] | None) -> tuple[str, list[Any]]:
+        """Phase 1: which traces (newest first) match. Only the aggregates the filter
+        needs are computed; the lists that make a row are left for phase 2."""
         tr = f.time_range
         where, params = ["TRUE"], []
         if f.text:
             pred, p = text_predicate(f.text)
             span_where = [pred]
-            if tr.since_us is not None:
+            lo = max(tr.since_us or 0, day[0] if day else 0) or None
+            hi = min(x for x in (tr.until_us, day[1] if day else None) if x is not None) \
+                if (tr.until_us or day) else None
+            if lo is not None:
                 span_where.append("start_time >= make_timestamp(?)")
-                p.append(tr.since_us)
-            if tr.until_us is not None:
+                p.append(lo)
+            if hi is not None:
                 span_where.append("start_time < make_timestamp(?)")
-                p.append(tr.until_us)
+                p.append(hi)
             where.append(f"trace_id IN (SELECT trace_id FROM {self.r.scan('spans', files=text_files)} "
                          f"WHERE {' AND '.join(span_where)})")
             params.extend(p)
         having, hp = trace_predicates(f, self.runaway_llm_calls)
         for lo, hi in ((tr.since_us, tr.until_us), day or (None, None)):
             if lo is not None:
-                having.append("start_time >= make_timestamp(?)")
+                having.append("min(start_time) >= make_timestamp(?)")
                 hp.append(lo)
             if hi is not None:
-                having.append("start_time < make_timestamp(?)")
+                having.append("min(start_time) < make_timestamp(?)")
                 hp.append(hi)
         if cursor is not None:
-            having.append("(start_time < make_timestamp(?) OR (start_time = make_timestamp(?) AND trace_id < ?))")
+            having.append("(min(start_time) < make_timestamp(?) OR (min(start_time) = make_timestamp(?) "
+                          "AND trace_id < ?))")
             hp.extend([cursor.start_us, cursor.start_us, cursor.trace_id])
+        sql = f"""
+            SELECT trace_id, min(start_time) AS start_time
+            FROM {self.r.scan('trace_parts', files=parts_files)}
+            WHERE {' AND '.join(where)}
+            GROUP BY trace_id
+            HAVING {' AND '.join(having) or 'TRUE'}
+            ORDER BY start_time DESC, trace_id DESC
+            LIMIT {int(limit)}
+        """
+        return sql, params + hp
+
+    def _rows_sql(self, parts_files: list[str], ids: list[str]) -> tuple[str, list[Any]]:
+        """Phase 2: the full rows of a page's traces."""
         sql = f"""
             WITH t AS (
                 SELECT {_TRACE_AGG}
                 FROM {self.r.scan('trace_parts', files=parts_files)}
-                WHERE {' AND '.join(where)}
+                WHERE trace_id IN (SELECT unnest(?::VARCHAR[]))
                 GROUP BY trace_id
             )
             SELECT *, (epoch_us(end_time) - epoch_us(start_time)) / 1000.0 AS latency_ms,
                    {self._runaway_sql()} AS runaway
             FROM t
-            WHERE {' AND '.join(having) or 'TRUE'}
             ORDER BY start_time DESC, trace_id DESC
-            LIMIT {int(limit)}
         """
-        return sql, params + hp
+        return sql, [ids]
 
     def list(self, f: TraceFilter | None = None, limit: int = 100, cursor: Cursor | None = None) -> TracePage:
         """Newest first. Reads one day at a time, newest day first, and stops as soon as
@@ -136,23 +150,25 @@ class TraceQueries:
         tr = f.time_range
         if cursor is not None:
             tr = TimeRange(tr.since_us, min(tr.until_us or 2**62, cursor.start_us + 1))
-        parts_by_day = {d: segs for d, segs in _days_desc(m.segments, TimeRange())}
+        parts_by_day = dict(_days_desc(m.segments, TimeRange()))
+        spans_by_day: dict[str, list[str]] = {}
+        for s in m.segments:
+            if s.table == "spans":
+                spans_by_day.setdefault(s.day, []).append(str(self.r.root / s.path))
         frames: list[pl.DataFrame] = []
         need, scanned = limit, 0
         for day, _ in _days_desc(m.segments, tr):
             lo = int(datetime.fromisoformat(day).replace(tzinfo=timezone.utc).timestamp() * 1e6)
             near = [d for d in (_shift(day, -1), day, _shift(day, 1)) if d in parts_by_day]
-            segs = [s for d in near for s in parts_by_day[d]]
-            parts_files = [str(self.r.root / s.path) for s in segs]
-            text_files = None
-            if f.text:
-                text_files = self.r.files("spans", TimeRange(lo - DAY_US, lo + 2 * DAY_US), m)
-            sql, params = self._list_sql(parts_files, f, need, cursor, text_files, (lo, lo + DAY_US))
-            df = self.r.query(sql, params)
+            parts_files = [str(self.r.root / s.path) for d in near for s in parts_by_day[d]]
+            text_files = spans_by_day.get(day, []) if f.text else None
+            sql, params = self._ids_sql(parts_files, f, need, cursor, text_files, (lo, lo + DAY_US))
+            ids = self.r.query(sql, params)
             scanned += 1
-            if df.height:
-                frames.append(df)
-                need -= df.height
+            if ids.height:
+                sql, params = self._rows_sql(parts_files, ids["trace_id"].to_list())
+                frames.append(self.r.query(sql, params))
+                need -= ids.height
             if need <= 0:
                 break
         rows = pl.concat(frames, how="vertical_relaxed") if frames else self._empty()
@@ -164,12 +180,16 @@ class TraceQueries:
         return TracePage(rows, nxt, scanned)
 
     def _empty(self) -> pl.DataFrame:
-        sql, params = self._list_sql([], TraceFilter(), 0, None, None)
+        sql, params = self._rows_sql([], [])
         return self.r.query(sql, params)
 
-    def summary(self, trace_id: str) -> dict[str, Any] | None:
+    def summary(self, trace_id: str, around_us: int | None = None) -> dict[str, Any] | None:
+        """One trace's row. ``around_us`` (its start, when known) limits the read to the
+        partitions next to it instead of all of them."""
+        tr = TimeRange(around_us - DAY_US, around_us + DAY_US) if around_us is not None else TimeRange()
         sql = f"""
-            WITH t AS (SELECT {_TRACE_AGG} FROM {self.r.scan('trace_parts')} WHERE trace_id = ? GROUP BY trace_id)
+            WITH t AS (SELECT {_TRACE_AGG} FROM {self.r.scan('trace_parts', tr)} WHERE trace_id = ?
+                       GROUP BY trace_id)
             SELECT *, (epoch_us(end_time) - epoch_us(start_time)) / 1000.0 AS latency_ms,
                    {self._runaway_sql()} AS runaway FROM t
         """
@@ -202,10 +222,13 @@ class TraceQueries:
                f"WHERE {' AND '.join(where)} ORDER BY start_time DESC LIMIT {int(limit)}")
         return self.r.query(sql, params)
 
-    def session_neighbours(self, session_id: str, start_us: int) -> tuple[str | None, str | None]:
-        """The previous and next trace of the same session, by start time."""
+    def session_neighbours(self, session_id: str, start_us: int,
+                           window_days: int = 7) -> tuple[str | None, str | None]:
+        """The previous and next trace of the same session, by start time (a session
+        is looked for within a week of this trace)."""
+        tr = TimeRange(start_us - window_days * DAY_US, start_us + window_days * DAY_US)
         sql = f"""
-            WITH t AS (SELECT trace_id, min(start_time) AS start_time FROM {self.r.scan('trace_parts')}
+            WITH t AS (SELECT trace_id, min(start_time) AS start_time FROM {self.r.scan('trace_parts', tr)}
                        WHERE session_id = ? GROUP BY trace_id)
             SELECT
               (SELECT trace_id FROM t WHERE start_time < make_timestamp(?) ORDER BY start_time DESC LIMIT 1),

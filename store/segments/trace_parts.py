@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from store.schema import TRACE_PARTS
 
@@ -44,22 +45,29 @@ def _part_exprs() -> list[pl.Expr]:
         *[pl.col(c).drop_nulls().first().alias(c) for c in _FIRST_NON_NULL],
         pl.col("tags").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort().alias("tags"),
         pl.col("prompt_id").drop_nulls().unique().sort().alias("prompt_ids"),
-        pl.col("tool_sig").drop_nulls().alias("tool_signatures"),
     ]
 
 
+_PART_COLUMNS = ("trace_id", "span_id", "parent_id", "name", "kind", "service", "start_time", "end_time", "status",
+                 "model", "input_tokens", "output_tokens", "total_tokens", "cost_usd", "cost_source", "session_id",
+                 "user_id", "tags", "prompt_id")
+
+
 def from_spans(spans: pa.Table) -> pa.Table:
-    df = pl.from_arrow(spans)
+    # Only the columns a summary needs cross into polars: converting the message
+    # text too would cost more than the aggregation itself.
+    # One chunk per request batch makes the conversion slow: combine first.
+    df = pl.from_arrow(spans.select(list(_PART_COLUMNS)).combine_chunks())
     assert isinstance(df, pl.DataFrame)
-    is_tool = pl.col("kind") == "tool"
-    df = df.with_columns(
-        pl.when(is_tool)
-        .then(pl.concat_str([pl.col("name"), pl.col("input_value").fill_null("")], separator="\x00")
-              .hash(seed=0x5EED).cast(pl.Int64, wrap_numerical=True))
-        .otherwise(None)
-        .alias("tool_sig")
-    )
-    out = df.group_by("trace_id").agg(_part_exprs())
+    narrow = spans.select(["trace_id", "name", "kind", "input_value"]).combine_chunks()
+    tools = narrow.filter(pc.equal(narrow["kind"], "tool"))
+    sigs = pl.from_arrow(tools)
+    assert isinstance(sigs, pl.DataFrame)
+    sigs = sigs.group_by("trace_id").agg(
+        pl.concat_str([pl.col("name"), pl.col("input_value").fill_null("")], separator="\x00")
+        .hash(seed=0x5EED).cast(pl.Int64, wrap_numerical=True).alias("tool_signatures"))
+    out = df.group_by("trace_id").agg(_part_exprs()).join(sigs, on="trace_id", how="left")
+    out = out.with_columns(pl.col("tool_signatures").fill_null(pl.lit([], dtype=pl.List(pl.Int64))))
     return _conform(out)
 
 

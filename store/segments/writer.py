@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,14 +36,14 @@ DICTIONARY_COLUMNS = frozenset(("kind", "otel_kind", "service", "status", "opera
 STATISTICS_COLUMNS = frozenset(("start_time", "end_time", "time", "received_at", "duration_ms", "cost_usd"))
 
 
-def write_parquet(root: Path, rel: str, table: pa.Table) -> int:
+def write_parquet(root: Path, rel: str, table: pa.Table, compression: str = "zstd") -> int:
     """Temp name, fsync, rename: a segment file is either whole or absent."""
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     names = table.column_names
     with open(tmp, "wb") as f:
-        pq.write_table(table, f, compression="zstd", row_group_size=ROW_GROUP,
+        pq.write_table(table, f, compression=compression, row_group_size=ROW_GROUP,
                        use_dictionary=[c for c in names if c in DICTIONARY_COLUMNS],
                        write_statistics=[c for c in names if c in STATISTICS_COLUMNS])
         f.flush()
@@ -55,6 +56,9 @@ def write_parquet(root: Path, rel: str, table: pa.Table) -> int:
 def split_by_day(table: pa.Table, time_col: str) -> dict[str, pa.Table]:
     if table.num_rows == 0:
         return {}
+    lo, hi = pc.min_max(table[time_col]).values()
+    if lo.is_valid and _us(lo) // 86_400_000_000 == _us(hi) // 86_400_000_000:
+        return {datetime.fromtimestamp(_us(lo) / 1e6, tz=timezone.utc).date().isoformat(): table}
     days = pc.strftime(table[time_col], format="%Y-%m-%d")
     uniq = pc.unique(days).to_pylist()
     if len(uniq) == 1:
@@ -88,7 +92,8 @@ class SegmentWriter:
 
     def _segment(self, table: str, day: str, rows: pa.Table, generation: int | str, index: int, level: int) -> mf.Segment:
         rel = segment_path(table, day, generation, index)
-        size = write_parquet(self.root, rel, rows)
+        # level-0 segments live minutes, until compaction re-encodes them: fast lz4 first
+        size = write_parquet(self.root, rel, rows, "lz4" if level == 0 else "zstd")
         tcol = rows[TIME_COLUMN[table]]
         lo, hi = pc.min_max(tcol).values()
         return mf.Segment(table=table, day=day, path=rel, rows=rows.num_rows, bytes=size,

@@ -173,8 +173,7 @@ class GuardrailsScreen(PaneScreen):
         if not self.live or not self.is_current or self.loading_more:
             return
         if self.filter.until_us is None:
-            # one more than we have: a full answer then means more below, not "exactly all"
-            limit = min(max(PAGE, self.log_table.row_count + 1), LIVE_MAX)
+            limit = min(max(PAGE, self.log_table.row_count), LIVE_MAX)
             self.load(self.filter, None, "live", self.generation, limit)
         if time.monotonic() - self.last_overview >= OVERVIEW_SECONDS:
             self.refresh_overview()

@@ -237,13 +237,13 @@ class GuardrailQueries:
     # -- the log -----------------------------------------------------------------------------
     def list(self, f: GuardrailFilter | None = None, limit: int = 100, cursor: Cursor | None = None) -> EventPage:
         """Newest first. Reads one day partition at a time, newest day first, and stops as
-        soon as the page is full."""
+        soon as the page is full. ``next_cursor`` is set only when more events match."""
         f = f or GuardrailFilter()
         tr = f.time_range
         if cursor is not None:
             tr = TimeRange(tr.since_us, min(tr.until_us or 2**62, cursor.time_us + 1))
         frames: list[pl.DataFrame] = []
-        need = limit
+        need = limit + 1  # one more than asked: then next_cursor is only set when there is more
         for day in _days_desc(self.r.manifest().segments, tr):
             df = self.r.query_fresh(self._page_sql, f, day, tr, need, cursor)
             if df.height:
@@ -254,8 +254,9 @@ class GuardrailQueries:
         rows = pl.concat(frames, how="vertical_relaxed") if frames else self._empty()
         rows = rows.unique("event_id", keep="first", maintain_order=True).select(LIST_COLUMNS)
         nxt = None
-        if rows.height >= limit:
-            last = rows.row(rows.height - 1, named=True)
+        if rows.height > limit:
+            rows = rows.head(limit)
+            last = rows.row(limit - 1, named=True)
             nxt = Cursor(_us(last["time"]), last["event_id"])
         return EventPage(rows, nxt)
 

@@ -30,8 +30,6 @@ from console.screens.prompt_dialogs import Choice, ChoiceDialog, VersionDiffScre
 from console.screens.prompts_messages import (
     BatchFinished,
     BatchPrepared,
-    BatchProgressed,
-    BatchRowDone,
     DraftSaved,
     FingerprintsLoaded,
     OverviewLoaded,
@@ -45,11 +43,13 @@ from console.screens.prompts_messages import (
 )
 from console.text import clean
 from console.widgets.batch_view import BatchTable, BatchView
+from console.widgets.virtual_table import VirtualTable
 from console.widgets.prompt_editor import PromptEditor
 from console.widgets.prompt_table import PromptTable, version_rows
 from console.widgets.replay_view import ReplaySetup, ReplayView, TokenBuffer, result_metrics
 
 AUTOSAVE_SECONDS = 3.0
+BATCH_DRAW_SECONDS = 0.1  # a running batch's rows and progress are drawn at most this often
 MIN_REPAINT_S = 0.05  # streamed tokens repaint at most 20 times a second per side
 NEW_PROMPT = """\
 id: new-prompt
@@ -133,6 +133,7 @@ class PromptsScreen(PaneScreen):
         # batch
         self.batch_gen = 0
         self.batch_runner: Any = None
+        self.batch_feed: Any = None
         self.batch_items: list[Any] = []
         self.batch_report: Any = None
         self.batch_filter: tuple[str, Any] | None = None  # (query text, TraceFilter) handed over by the traces pane
@@ -165,6 +166,7 @@ class PromptsScreen(PaneScreen):
         for label in ("A", "B"):
             self.query_one(ReplayView).side(label).clear()
         self.set_interval(AUTOSAVE_SECONDS, self.autosave)
+        self.set_interval(BATCH_DRAW_SECONDS, self.draw_batch)
         self.update_header()
         self.show_batch_variants()
         self.load_overview()
@@ -1025,16 +1027,18 @@ class PromptsScreen(PaneScreen):
                     notes.append(f"A is the saved version of {saved.id}: dataset rows have no recorded output")
                 else:
                     notes.append("rows without a recorded output show A as an error")
+            from console.services.replay import BatchFeed
+
             engine = self.replay.engine(endpoint)
             judge = Judge(engine, judge_model, api_base=endpoint) if judge_model else None
-            runner = BatchRunner(engine, concurrency=concurrency, judge=judge, checks=checks,
-                                 on_row=lambda row: self.post_message(BatchRowDone(gen, row)),
-                                 on_progress=lambda p: self.post_message(BatchProgressed(gen, p)))
+            feed = BatchFeed()
+            runner = BatchRunner(engine, concurrency=concurrency, judge=judge, checks=checks, on_row=feed.row,
+                                 on_progress=feed.progressed)
             estimate = runner.estimate(items, va, vb)
         except Exception as e:
             self.post_message(PaneFailed("batch", f"{e}" if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"))
             return
-        self.post_message(BatchPrepared(gen, items, runner, va, vb, estimate, what, notes))
+        self.post_message(BatchPrepared(gen, items, runner, va, vb, estimate, what, notes, feed))
 
     @on(BatchPrepared)
     def batch_prepared(self, msg: BatchPrepared) -> None:
@@ -1074,6 +1078,7 @@ class PromptsScreen(PaneScreen):
 
     def start_batch(self, msg: BatchPrepared) -> None:
         self.batch_runner, self.batch_items, self.batch_report = msg.runner, msg.items, None
+        self.batch_feed = msg.feed
         self.batch.start([item.id or str(i) for i, item in enumerate(msg.items)])
         self.batch.show_progress(0, len(msg.items), 0, 0.0)
         self.run_batch(msg.generation, msg.runner, msg.items, msg.variant_a, msg.variant_b)
@@ -1095,24 +1100,27 @@ class PromptsScreen(PaneScreen):
             return 0, len(self.batch_items), 0, 0.0
         return p.done, p.total, p.errors, p.spent_usd
 
-    @on(BatchRowDone)
-    def batch_row_done(self, msg: BatchRowDone) -> None:
-        if msg.generation == self.batch_gen:
-            self.batch.show_row(msg.row)
-
-    @on(BatchProgressed)
-    def batch_progressed(self, msg: BatchProgressed) -> None:
-        if msg.generation != self.batch_gen:
+    def draw_batch(self) -> None:
+        """Rows finished since the last tick, and the progress (a timer: one repaint per tick
+        however many rows finished)."""
+        feed = self.batch_feed
+        if feed is None:
             return
-        self._last_progress = msg.progress
-        p = msg.progress
-        self.batch.show_progress(p.done, p.total, p.errors, p.spent_usd, "cancelling…" if p.cancelled else "")
+        rows, progress = feed.take()
+        for row in rows:
+            self.batch.show_row(row)
+        if progress is not None and progress is not getattr(self, "_last_progress", None):
+            self._last_progress = progress
+            self.batch.show_progress(progress.done, progress.total, progress.errors, progress.spent_usd,
+                                     "cancelling…" if progress.cancelled else "")
 
     @on(BatchFinished)
     def batch_finished(self, msg: BatchFinished) -> None:
         if msg.generation != self.batch_gen:
             return
         self.batch_runner = None
+        self.draw_batch()
+        self.batch_feed = None
         self._last_progress = None
         self.batch.set_running(False)
         if msg.report is None:
@@ -1173,7 +1181,7 @@ class PromptsScreen(PaneScreen):
     def cancel_pressed(self) -> None:
         self.action_cancel_run()
 
-    @on(DataTable.RowSelected, "#batch-table")
+    @on(VirtualTable.RowSelected, "#batch-table")
     def batch_row_selected(self) -> None:
         self.show_batch_row()
 

@@ -75,18 +75,7 @@ class BatchPrepared(Message):
     estimate: Any
     source: str
     notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class BatchRowDone(Message):
-    generation: int
-    row: Any
-
-
-@dataclass
-class BatchProgressed(Message):
-    generation: int
-    progress: Any
+    feed: Any = None  # console.services.replay.BatchFeed
 
 
 @dataclass

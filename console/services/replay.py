@@ -57,6 +57,29 @@ class ReplayLoop:
             loop.call_soon_threadsafe(loop.stop)
 
 
+class BatchFeed:
+    """What a batch's callbacks (on the replay loop) leave for the screen's timer to draw:
+    finished rows and the latest progress. No message per row: the UI samples it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: list[Any] = []
+        self._progress: Any = None
+
+    def row(self, row: Any) -> None:
+        with self._lock:
+            self._rows.append(row)
+
+    def progressed(self, progress: Any) -> None:
+        with self._lock:
+            self._progress = progress
+
+    def take(self) -> tuple[list[Any], Any]:
+        with self._lock:
+            rows, self._rows = self._rows, []
+            return rows, self._progress
+
+
 class ReplayService:
     """Engines by endpoint, sharing one recorder to the console's collector."""
 

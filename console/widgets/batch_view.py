@@ -7,17 +7,18 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 
 from console import format as fmt
 from console.palette import Palette
 from console.text import clean
+from console.widgets.virtual_table import VirtualTable
 
 SOURCES = [("traces filter", "filter"), ("dataset file (JSONL)", "dataset")]
-COLUMNS = (("#", 4), ("trace", 12), ("A", 8), ("B", 8), ("checks", 7), ("score", 9), ("Δ cost", 9),
-           ("Δ latency", 9), ("sim", 5), ("note", 30))
+COLUMNS = (("#", 4, "right"), ("trace", 12, "left"), ("A", 7, "left"), ("B", 7, "left"), ("checks", 6, "left"),
+           ("score", 9, "left"), ("Δ cost", 9, "right"), ("Δ latency", 9, "right"), ("sim", 4, "right"),
+           ("note", 30, "left"))
 
 
 def _side_cell(side: Any, c: Palette) -> Text:
@@ -121,28 +122,43 @@ def summary_text(report_summary: Any, c: Palette, cancelled: bool = False) -> Te
     return t
 
 
-class BatchTable(DataTable):
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="batch.down", tooltip="Next row"),
-        Binding("k", "cursor_up", "Up", show=False, id="batch.up", tooltip="Previous row"),
-    ]
+def _spanned(cell: Any) -> Any:
+    """The line-API table renders a Text's spans, not its base style: make the style a span."""
+    if isinstance(cell, Text) and cell.style:
+        out = Text(justify=cell.justify)
+        out.append_text(cell)
+        return out
+    return cell
 
-    def __init__(self, **kw: Any):
-        super().__init__(cursor_type="row", zebra_stripes=True, **kw)
 
-    def on_mount(self) -> None:
-        for label, width in COLUMNS:
-            self.add_column(label, width=width, key=label)
+class BatchTable(VirtualTable):
+    """One row per replayed trace; a finished row is rendered once (line API), so a
+    batch of hundreds of rows costs a few lines of drawing per update."""
 
-    def on_resize(self) -> None:
-        """The note column takes the width the others leave."""
-        fixed = sum(w for label, w in COLUMNS if label != "note") + 2 * self.cell_padding * len(COLUMNS)
-        width = max(12, self.size.width - fixed - 2)
-        col = self.columns.get("note")  # type: ignore[call-overload]
-        if col is not None and col.width != width:
-            col.width = width
-            self._clear_caches()
-            self.refresh(layout=True)
+    KEY = "key"
+    COLUMNS = COLUMNS
+    FLEX = "note"
+
+    def cells(self, row: dict[str, Any]) -> list[Text | str]:
+        done = row.get("row")
+        if done is None:
+            pending = Text("…", style=self.palette("muted"))
+            cells: list[Any] = [str(row["index"] + 1), Text(clean(row["id"], 40, one_line=True)), pending, pending,
+                                "", "", "", "", "", ""]
+        else:
+            cells = row_cells(done, self.palette)
+        return [_spanned(c) for c in cells]
+
+    def start(self, ids: list[str]) -> None:
+        self.replace([{"key": str(i), "index": i, "id": rid, "row": None} for i, rid in enumerate(ids)])
+
+    def show(self, row: Any) -> None:
+        key = str(row.index)
+        if key in self.rows_by_id:
+            self.update_row({**self.rows_by_id[key], "row": row})
+
+    def note(self, index: int) -> str:
+        return self.get_cell(str(index), "note").plain
 
 
 class BatchView(Vertical):
@@ -179,12 +195,7 @@ class BatchView(Vertical):
         return self.query_one(BatchTable)
 
     def start(self, ids: list[str]) -> None:
-        c = Palette.of(self.app)
-        table = self.table
-        table.clear()
-        for index, rid in enumerate(ids):
-            table.add_row(Text(str(index + 1)), Text(clean(rid, 40, one_line=True)), Text("…", style=c("muted")),
-                          Text("…", style=c("muted")), "", "", "", "", "", "", key=str(index))
+        self.table.start(ids)
         self.query_one(ProgressBar).update(total=max(len(ids), 1), progress=0)
         self.query_one("#batch-summary", Static).update("")
         self.set_running(True)
@@ -194,13 +205,7 @@ class BatchView(Vertical):
         self.query_one("#batch-cancel", Button).disabled = not running
 
     def show_row(self, row: Any) -> None:
-        c = Palette.of(self.app)
-        key = str(row.index)
-        table = self.table
-        if key not in table.rows:
-            return
-        for (label, _w), cell in zip(COLUMNS, row_cells(row, c), strict=True):
-            table.update_cell(key, label, cell)
+        self.table.show(row)
 
     def show_progress(self, done: int, total: int, errors: int, spent_usd: float, note: str = "",
                       unpriced: bool = False) -> None:
@@ -211,7 +216,7 @@ class BatchView(Vertical):
         t.append(f" · spent {fmt.usd(spent_usd, unpriced)}", style=c("muted"))
         if note:
             t.append(f" · {note}", style=c("muted"))
-        self.query_one("#batch-progress-text", Static).update(t)
+        self.query_one("#batch-progress-text", Static).update(t, layout=False)
 
     def show_summary(self, summary: Any, cancelled: bool) -> None:
         self.query_one("#batch-summary", Static).update(summary_text(summary, Palette.of(self.app), cancelled))

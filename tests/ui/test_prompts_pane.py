@@ -502,7 +502,7 @@ async def test_batch_errors_stay_in_their_rows(tmp_path: Path, openai_stub) -> N
         kinds = sorted(r.b.result.error.kind if r.b.result.error else "ok" for r in report.rows)
         assert kinds == ["auth", "connection", "context_length", "no_key", "ok", "rate_limit", "timeout"]
         table = screen.query_one(BatchTable)
-        texts = [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]
+        texts = [table.note(i) for i in range(table.row_count)]
         joined = "\n".join(texts)
         assert "rejected the API key (401)" in joined and "Rate limited" in joined
         assert "context length exceeded" in joined and "did not answer within 0.5 s" in joined

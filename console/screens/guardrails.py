@@ -290,14 +290,19 @@ class GuardrailsScreen(PaneScreen):
 
     def set_term(self, key: str, value: str) -> None:
         """Replace ``key:…`` in the filter text (or add it); an empty value removes it."""
-        rest = re.sub(rf"(?:^|\s)(?:'-?{key}:[^']*'|-?{key}:\S+)", "", self.query_text).strip()
+        rest = re.sub(rf"(?:^|\s)(?:'-?{key}:[^']*'|-?{key}:\S+)", "", self.typed).strip()
         term = f"{key}:{value}"
         if re.search(r"[\s'\"]", value):
             term = shlex.quote(term)
         self.set_filter(f"{rest} {term}".strip() if value else rest)
 
+    @property
+    def typed(self) -> str:
+        """The filter text as typed so far (the query runs a moment later)."""
+        return self.query_one(GuardrailFilterBar).value
+
     def action_cycle_window(self) -> None:
-        m = re.search(r"(?:^|\s)since:(\S+)", self.query_text)
+        m = re.search(r"(?:^|\s)since:(\S+)", self.typed)
         current = m.group(1) if m else ""
         nxt = WINDOWS[(WINDOWS.index(current) + 1) % len(WINDOWS)] if current in WINDOWS else ""
         self.set_term("since", nxt)
@@ -410,7 +415,7 @@ class GuardrailsScreen(PaneScreen):
             PaneCommand("guardrails: only blocked", "Events a guardrail blocked",
                         lambda: self.set_term("action", "blocked")),
             PaneCommand("guardrails: only high and critical", "Severity high or above",
-                        lambda: self.set_filter(re.sub(r"severity\S*", "", self.query_text).strip()
+                        lambda: self.set_filter(re.sub(r"severity\S*", "", self.typed).strip()
                                                 + " severity>=high")),
             PaneCommand("guardrails: injection and jailbreaks", "Prompt injection and jailbreak attempts",
                         lambda: self.set_term("category", "injection,jailbreak")),

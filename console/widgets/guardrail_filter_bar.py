@@ -1,5 +1,5 @@
-"""The guardrails pane's filter input: the traces filter bar with the guardrails
-filter language (documented in ``store.query.guardrails``)."""
+"""The guardrails pane's filter input: the traces filter bar (debounced as you type)
+with the guardrails filter language (documented in ``store.query.guardrails``)."""
 
 from __future__ import annotations
 
@@ -26,19 +26,17 @@ class GuardrailFilterBar(FilterBar):
         yield Input(placeholder=PLACEHOLDER, id="filter-input")
         yield Static("", id="filter-error")
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        event.prevent_default()  # Textual would run FilterBar's handler (the traces language) next
+    def _apply(self, value: str) -> None:
         err = self.query_one("#filter-error", Static)
         try:
-            parsed = parse(event.value, now=self.clock())
+            parsed = parse(value, now=self.clock())
         except FilterError as e:
             err.update(Text(f"⚠ {e}"))  # the query is the user's text, never markup
             err.display = True
             return
         err.update("")
         err.display = False
-        self.post_message(self.Changed(event.value, parsed))  # type: ignore[arg-type]
+        self.post_message(self.Changed(value, parsed))  # type: ignore[arg-type]
 
     def set_query(self, query: str) -> None:
         self.query_one(Input).value = query

@@ -118,9 +118,9 @@ async def test_filters_narrow_the_log_and_the_counts(store: Path) -> None:
         await wait_until(pilot, lambda: {r["detector"] for r in screen.query_one(DetectorTable).stats}
                          == {"injection.rules", "lakera", "pii.credit_card", "bedrock-guard", "secret.api_key"})
         set_filter(screen, "severity:urgent")
-        await pilot.pause()
         err = screen.query_one("#filter-error", Static)
-        assert err.display and "severity: is one of" in text_of(screen, "#filter-error")
+        await wait_until(pilot, lambda: err.display)
+        assert "severity: is one of" in text_of(screen, "#filter-error")
         assert len(log.order) == 15  # the last good result stays
         set_filter(screen, "user:bob action:blocked,redacted source:litellm,ingest")
         await wait_until(pilot, lambda: not err.display and len(log.order) == 2)

@@ -252,6 +252,8 @@ class IngestCore:
                     last_retention = time.time()
                 keep = self.detection.must_keep if self.detection is not None else None
                 n = compaction.compact_once(self.writer, self.settings.policy, keep)
+                if not n and self.pending_rows == 0:  # quiet: seal a finished day (text index)
+                    compaction.seal_old_days(self.writer, keep=keep)
                 if n:
                     self.stats.compactions += 1
             except Exception:

@@ -10,6 +10,7 @@ import polars as pl
 
 from store.query.filters import TraceFilter, text_predicate, trace_predicates
 from store.query.reader import StoreReader, TimeRange
+from store.query.text_search import TextSearch
 from store.segments.manifest import Segment
 
 DAY_US = 86_400_000_000
@@ -75,31 +76,20 @@ class TraceQueries:
     def __init__(self, reader: StoreReader, runaway_llm_calls: int = 25):
         self.r = reader
         self.runaway_llm_calls = runaway_llm_calls
+        self.text = TextSearch(reader)
 
     def _runaway_sql(self) -> str:
         return f"(llm_calls > {int(self.runaway_llm_calls)} OR repeated_tool_calls >= {REPEATED_TOOL_CALLS})"
 
     def _ids_sql(self, parts_files: list[str], f: TraceFilter, limit: int, cursor: Cursor | None,
-                 text_files: list[str] | None, day: tuple[int, int] | None) -> tuple[str, list[Any]]:
+                 text_ids: list[str] | None, day: tuple[int, int] | None) -> tuple[str, list[Any]]:
         """Phase 1: which traces (newest first) match. Only the aggregates the filter
         needs are computed; the lists that make a row are left for phase 2."""
         tr = f.time_range
         where, params = ["TRUE"], []
-        if f.text:
-            pred, p = text_predicate(f.text)
-            span_where = [pred]
-            lo = max(tr.since_us or 0, day[0] if day else 0) or None
-            hi = min(x for x in (tr.until_us, day[1] if day else None) if x is not None) \
-                if (tr.until_us or day) else None
-            if lo is not None:
-                span_where.append("start_time >= make_timestamp(?)")
-                p.append(lo)
-            if hi is not None:
-                span_where.append("start_time < make_timestamp(?)")
-                p.append(hi)
-            where.append(f"trace_id IN (SELECT trace_id FROM {self.r.scan('spans', files=text_files)} "
-                         f"WHERE {' AND '.join(span_where)})")
-            params.extend(p)
+        if text_ids is not None:
+            where.append("trace_id IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(text_ids)
         having, hp = trace_predicates(f, self.runaway_llm_calls)
         for lo, hi in ((tr.since_us, tr.until_us), day or (None, None)):
             if lo is not None:
@@ -151,18 +141,25 @@ class TraceQueries:
         if cursor is not None:
             tr = TimeRange(tr.since_us, min(tr.until_us or 2**62, cursor.start_us + 1))
         parts_by_day = dict(_days_desc(m.segments, TimeRange()))
-        spans_by_day: dict[str, list[str]] = {}
+        spans_by_day: dict[str, list[Segment]] = {}
         for s in m.segments:
             if s.table == "spans":
-                spans_by_day.setdefault(s.day, []).append(str(self.r.root / s.path))
+                spans_by_day.setdefault(s.day, []).append(s)
         frames: list[pl.DataFrame] = []
         need, scanned = limit, 0
         for day, _ in _days_desc(m.segments, tr):
             lo = int(datetime.fromisoformat(day).replace(tzinfo=timezone.utc).timestamp() * 1e6)
             near = [d for d in (_shift(day, -1), day, _shift(day, 1)) if d in parts_by_day]
             parts_files = [str(self.r.root / s.path) for d in near for s in parts_by_day[d]]
-            text_files = spans_by_day.get(day, []) if f.text else None
-            sql, params = self._ids_sql(parts_files, f, need, cursor, text_files, (lo, lo + DAY_US))
+            text_ids = None
+            if f.text:
+                text_ids = self.text.trace_ids(spans_by_day.get(day, []), f.text,
+                                               max(tr.since_us or lo, lo), min(tr.until_us or lo + DAY_US,
+                                                                               lo + DAY_US))
+                if not text_ids:
+                    scanned += 1
+                    continue
+            sql, params = self._ids_sql(parts_files, f, need, cursor, text_ids, (lo, lo + DAY_US))
             ids = self.r.query(sql, params)
             scanned += 1
             if ids.height:

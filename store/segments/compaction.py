@@ -18,9 +18,10 @@ import pyarrow.parquet as pq
 from store.schema import TIME_COLUMN
 from store.segments import manifest as mf
 from store.segments import trace_parts
-from store.segments.writer import SegmentWriter
+from store.segments.writer import SEALED_LEVEL, SegmentWriter
 
-MAX_LEVEL = 3
+MAX_LEVEL = 2  # size-tiered merges stop here; SEALED_LEVEL (3) is a closed day's final form
+SEAL_MAX_ROWS = 4_000_000
 
 
 @dataclass
@@ -68,6 +69,33 @@ def compact_once(writer: SegmentWriter, policy: CompactionPolicy | None = None,
         writer.replace(segs, [(table, day, rows, level)])
         merged += len(segs)
     return merged
+
+
+def seal_old_days(writer: SegmentWriter, now: datetime | None = None,
+                  keep: Callable[[mf.Segment], bool] | None = None, max_days: int = 1) -> list[str]:
+    """A day that is over becomes one sealed segment per table: time-sorted spans with
+    a text index (so searching old data reads only what may match), and trace parts
+    folded to one row per trace. ``max_days`` bounds the work of one call."""
+    today = (now or datetime.now(timezone.utc)).date().isoformat()
+    sealed = []
+    by_day: dict[tuple[str, str], list[mf.Segment]] = {}
+    for s in writer.manifest.segments:
+        if s.day < today and s.table in ("spans", "trace_parts"):
+            by_day.setdefault((s.day, s.table), []).append(s)
+    for (day, table), segs in sorted(by_day.items(), reverse=True):
+        if len(sealed) >= max_days * 2:
+            break
+        if len(segs) == 1 and segs[0].level == SEALED_LEVEL:
+            continue
+        if keep is not None and any(keep(s) for s in segs):
+            continue  # not yet scanned by the guardrail detectors
+        if sum(s.rows for s in segs) > SEAL_MAX_ROWS:
+            continue  # a day this big stays in its compacted pieces (unindexed) rather than in memory whole
+        rows = _read(writer, segs)
+        rows = trace_parts.merge(rows) if table == "trace_parts" else rows.sort_by(TIME_COLUMN[table])
+        writer.replace(segs, [(table, day, rows, SEALED_LEVEL)])
+        sealed.append(f"{table}/{day}")
+    return sealed
 
 
 def drop_older_than(writer: SegmentWriter, days: int, now: datetime | None = None) -> list[str]:

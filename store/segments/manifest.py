@@ -38,6 +38,7 @@ class Segment:
     max_us: int
     level: int = 0
     generation: int = 0  # the publish that added it (0 for rewrites, which hold older rows)
+    text_index: bool = False  # a trigram index sidecar (store.segments.text_index) exists
 
 
 @dataclass

@@ -18,12 +18,14 @@ import pyarrow.parquet as pq
 
 from store.schema import TABLES, TIME_COLUMN
 from store.segments import manifest as mf
-from store.segments import trace_parts
+from store.segments import text_index, trace_parts
 from store.segments.layout import TABLES as TABLES_DIR
 from store.segments.layout import fsync_dir, partition_dir, segment_path
 
 GRACE_SECONDS = 120.0  # how long a dropped file stays for readers of an older snapshot
 ROW_GROUP = 128 * 1024
+INDEXED_ROW_GROUP = 32 * 1024  # smaller row groups in indexed span segments: a search skips finer
+SEALED_LEVEL = 3  # a closed day's final segment: span segments of this level carry a text index
 
 
 # Dictionary encoding pays off on repetitive columns and only costs on free text;
@@ -36,14 +38,15 @@ DICTIONARY_COLUMNS = frozenset(("kind", "otel_kind", "service", "status", "opera
 STATISTICS_COLUMNS = frozenset(("start_time", "end_time", "time", "received_at", "duration_ms", "cost_usd"))
 
 
-def write_parquet(root: Path, rel: str, table: pa.Table, compression: str = "zstd") -> int:
+def write_parquet(root: Path, rel: str, table: pa.Table, compression: str = "zstd",
+                  row_group: int = ROW_GROUP) -> int:
     """Temp name, fsync, rename: a segment file is either whole or absent."""
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     names = table.column_names
     with open(tmp, "wb") as f:
-        pq.write_table(table, f, compression=compression, row_group_size=ROW_GROUP,
+        pq.write_table(table, f, compression=compression, row_group_size=row_group,
                        use_dictionary=[c for c in names if c in DICTIONARY_COLUMNS],
                        write_statistics=[c for c in names if c in STATISTICS_COLUMNS])
         f.flush()
@@ -92,13 +95,17 @@ class SegmentWriter:
 
     def _segment(self, table: str, day: str, rows: pa.Table, generation: int | str, index: int, level: int) -> mf.Segment:
         rel = segment_path(table, day, generation, index)
+        indexed = table == "spans" and level >= SEALED_LEVEL
+        row_group = INDEXED_ROW_GROUP if indexed else ROW_GROUP
+        if indexed:  # the sidecar first: a published segment's index is always there
+            text_index.write(self.root / (rel + text_index.SUFFIX), text_index.build(rows, row_group))
         # level-0 segments live minutes, until compaction re-encodes them: fast lz4 first
-        size = write_parquet(self.root, rel, rows, "lz4" if level == 0 else "zstd")
+        size = write_parquet(self.root, rel, rows, "lz4" if level == 0 else "zstd", row_group)
         tcol = rows[TIME_COLUMN[table]]
         lo, hi = pc.min_max(tcol).values()
         return mf.Segment(table=table, day=day, path=rel, rows=rows.num_rows, bytes=size,
                           min_us=_us(lo), max_us=_us(hi), level=level,
-                          generation=generation if isinstance(generation, int) else 0)
+                          generation=generation if isinstance(generation, int) else 0, text_index=indexed)
 
     def append(self, tables: dict[str, pa.Table], wal_checkpoint: int | None = None) -> list[mf.Segment]:
         """Write the given tables (spans also yield trace parts) and publish them at once."""
@@ -162,6 +169,7 @@ class SegmentWriter:
         for path, due in m.graveyard:
             if due <= now:
                 (self.root / path).unlink(missing_ok=True)
+                (self.root / (path + text_index.SUFFIX)).unlink(missing_ok=True)
             else:
                 keep.append((path, due))
         m.graveyard = keep
@@ -169,6 +177,7 @@ class SegmentWriter:
     def remove_orphans(self) -> int:
         """Files a crashed flush left behind, never published: delete them."""
         known = {s.path for s in self.manifest.segments} | {p for p, _ in self.manifest.graveyard}
+        known |= {p + text_index.SUFFIX for p in known}
         removed = 0
         for path in (self.root / TABLES_DIR).rglob("*"):
             if path.is_file():

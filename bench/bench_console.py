@@ -73,6 +73,7 @@ async def ui_figures(store: Path, out: dict) -> None:
     from console.app import ConsoleApp
     from console.screens.trace_detail import TraceScreen
     from console.widgets.trace_table import TraceTable
+    from console.widgets.virtual_table import VirtualTable
     from console.widgets.waterfall import SpanWaterfall
     from store.config import Settings
     from store.query.filters import parse
@@ -120,7 +121,7 @@ async def ui_figures(store: Path, out: dict) -> None:
             screen.generation += 1
             gen = screen.generation
             screen.filter = parse(q)
-            table.clear()
+            VirtualTable.replace(table, [])
             t = time.perf_counter()
             screen.load(screen.filter, None, "replace", gen)
             await until(lambda: table.row_count > 0)
@@ -128,13 +129,13 @@ async def ui_figures(store: Path, out: dict) -> None:
         out["ui_filtered_ms"] = (statistics.median(vals), max(vals))
         # open a 200-span trace
         store_q = app.store.traces
-        page = store_q.list(parse("spans>=200"), limit=3)
+        page = store_q.list(parse("spans>=200"), limit=6)
         opens = []
         for row in page.rows.iter_rows(named=True):
             t = time.perf_counter()
-            app.push_screen(TraceScreen(row["trace_id"], int(row["start_time"].timestamp() * 1e6),
-                                        int(row["end_time"].timestamp() * 1e6)))
-            await until(lambda: isinstance(app.screen, TraceScreen)
+            app.open_trace(row["trace_id"], int(row["start_time"].timestamp() * 1e6),
+                           int(row["end_time"].timestamp() * 1e6))
+            await until(lambda: isinstance(app.screen, TraceScreen) and app.screen.trace_id == row["trace_id"]
                         and len(app.screen.query_one(SpanWaterfall).spans) >= 200)
             opens.append((time.perf_counter() - t) * 1000)
             app.pop_screen()

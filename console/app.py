@@ -153,6 +153,20 @@ class ConsoleApp(App):
     async def action_quit(self) -> None:
         self._guarded(self.exit, [self.current_mode, *(m for m in PANES if m != self.current_mode)])
 
+    def open_trace(self, trace_id: str, start_us: int | None = None, end_us: int | None = None,
+                   highlight_span: str | None = None) -> None:
+        """The trace screen is built once per pane and reused for every trace opened there."""
+        from console.screens.trace_detail import TraceScreen
+
+        name = f"trace:{self.current_mode}"
+        if not self.is_screen_installed(name):
+            self.install_screen(TraceScreen(trace_id, start_us, end_us, highlight_span), name)
+        else:
+            screen = self.get_screen(name)
+            assert isinstance(screen, TraceScreen)
+            screen.show(trace_id, start_us, end_us, highlight_span)
+        self.push_screen(name)
+
     def open_prompt(self, prompt_id: str, trace_id: str | None = None) -> None:
         self.switch_mode("prompts")
         handler = getattr(self.screen, "open_prompt", None)

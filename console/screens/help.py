@@ -44,7 +44,8 @@ class HelpScreen(ModalScreen[None]):
                 if getattr(child, "BINDINGS", None) and type(child).__module__.startswith("console."):
                     yield Static(_bindings_table(type(child).__name__, child, self.app))
             yield Static(_bindings_table("everywhere", self.app, self.app))
-            yield Static(Text.assemble(("Filter language (traces)\n", "bold"), (filters.__doc__ or "").strip()))
+            name, doc = getattr(self.pane, "FILTER_HELP", ("traces", filters.__doc__ or ""))
+            yield Static(Text.assemble((f"Filter language ({name})\n", "bold"), doc.strip()))
             yield Static(Text("Ctrl+P opens the command palette with this pane's commands. Esc closes this."))
 
     def action_dismiss(self) -> None:  # type: ignore[override]

@@ -98,6 +98,12 @@ class TracesScreen(PaneScreen):
             table.append(msg.rows)
             self.next_cursor = msg.next_cursor
             self.loading_more = False
+        elif table.row_count and msg.next_cursor is not None \
+                and not set(msg.rows["trace_id"].to_list()) & set(table.order):
+            # more arrived since the last refresh than a page holds: merging would leave a
+            # gap between the new page and what is loaded below it, so start over
+            table.replace(msg.rows)
+            self.next_cursor = msg.next_cursor
         else:
             table.merge_newest(msg.rows)
             if self.next_cursor is None and msg.next_cursor is not None and table.row_count <= PAGE:
@@ -152,9 +158,8 @@ class TracesScreen(PaneScreen):
         row = self.table.current
         if row is None:
             return
-        from console.screens.trace_detail import TraceScreen
-
-        self.app.push_screen(TraceScreen(row["trace_id"], as_us(row.get("start_time")), as_us(row.get("end_time"))))
+        self.app.open_trace(row["trace_id"], as_us(row.get("start_time")),  # type: ignore[attr-defined]
+                            as_us(row.get("end_time")))
 
     def action_mark(self) -> None:
         if self.table.toggle_mark():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
@@ -40,7 +41,7 @@ class FilterBar(Vertical):
         try:
             parsed = parse(value)
         except FilterError as e:
-            err.update(f"⚠ {e}")
+            err.update(Text(f"⚠ {e}"))  # the user's own text: never markup
             err.display = True
             return
         err.update("")

@@ -64,6 +64,18 @@ class TraceScreen(Screen):
         self.load(self.trace_id, self.start_us, self.end_us)
         self.query_one(SpanWaterfall).focus()
 
+    def show(self, trace_id: str, start_us: int | None = None, end_us: int | None = None,
+             highlight_span: str | None = None) -> None:
+        """Show another trace in this (already built) screen: reopening costs a query
+        and a repaint, not a new widget tree."""
+        self.trace_id, self.start_us, self.end_us = trace_id, start_us, end_us
+        self.highlight_span = highlight_span
+        self.spans = []
+        if self.is_mounted:
+            self.query_one("#trace-header", Static).update(Text(f"trace {trace_id} · loading…"))
+            self.load(trace_id, start_us, end_us)
+            self.query_one(SpanWaterfall).focus()
+
     @work(thread=True, exclusive=True, group="trace-load", exit_on_error=False, description="load trace")
     def load(self, trace_id: str, start_us: int | None, end_us: int | None) -> None:
         t0 = time.perf_counter()
@@ -77,7 +89,7 @@ class TraceScreen(Screen):
             states = HealthService(self.app.store.reader).server_states(spans.to_dicts())  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - the trace view works without it
             return
-        if states:
+        if any(state.target for state in states.values()):  # only spans served by a scraped endpoint
             self.post_message(ServerStatesLoaded(trace_id, states))
 
     @on(TraceLoaded)

@@ -123,6 +123,12 @@ class TracesScreen(PaneScreen):
         q = f" · filter: {self.query_text}" if self.query_text else ""
         if self.filter.text_window_defaulted:
             q += " (text searched in the last 24 h; add since:30d for more)"
+        if not table.row_count and self.filter.is_empty():
+            url = getattr(getattr(self.app, "link", None), "url", "http://127.0.0.1:4318")
+            self.query_one("#traces-info", Static).update(Text(
+                f"No traces yet. Send OTLP to {url}/v1/traces (see docs/ingest.md), "
+                "or run `llmops-console demo` to fill the store with labelled demo traffic. · " + live))
+            return
         self.query_one("#traces-info", Static).update(
             Text(f"{table.row_count} traces, newest first, {more} · {live}{marked}{q}"))
 

@@ -211,3 +211,11 @@ async def test_span_detail_tabs_show_cost_and_raw(demo_store: Path) -> None:
         detail = app.screen.query_one(SpanDetail)
         cost = str(detail.query_one("#span-cost", Static).render())
         assert "computed from LiteLLM's price map" in cost and "input tokens" in cost
+
+
+async def test_an_empty_store_says_how_to_start(tmp_path: Path) -> None:
+    app = make_app(tmp_path / "empty")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        info = str(app.screen.query_one("#traces-info", Static).render())
+        assert "No traces yet" in info and "/v1/traces" in info and "llmops-console demo" in info

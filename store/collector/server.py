@@ -30,26 +30,19 @@ TRACE_PATHS = ("/v1/traces", "/api/public/otel/v1/traces")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
 def _status_pb(code: int, message: str) -> bytes:
     """google.rpc.Status {code, message}, encoded by hand to avoid a dependency."""
     msg = message.encode()[:4000]
-    out = bytearray(b"\x08")
-    v = code
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        out.append(b | (0x80 if v else 0))
-        if not v:
-            break
-    out.append(0x12)
-    n = len(msg)
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            break
-    return bytes(out) + msg
+    return b"\x08" + _varint(code) + b"\x12" + _varint(len(msg)) + msg
 
 
 _GRPC_CODE = {400: 3, 401: 16, 413: 8, 415: 3, 429: 8, 503: 14, 404: 5, 405: 12, 500: 13}

@@ -81,45 +81,48 @@ class GuardrailStage:
         rows = self._rows_to_redact(batch)
         if not rows:
             return batch, None  # nothing any redacting detector could find: the batch as it came
-        present = [c for c in (*MESSAGE_COLUMNS, *TEXT_COLUMNS, *JSON_COLUMNS) if c in batch.schema.names]
-        cols = {name: batch.column(name).to_pylist() for name in present}
-        meta = {name: batch.column(name).to_pylist() for name in ("trace_id", "span_id", "end_time", "service", "user_id")
-                if name in batch.schema.names}  # fmt: skip
-        for name in ("trace_id", "span_id", "end_time", "service", "user_id"):
-            meta.setdefault(name, [None] * batch.num_rows)
+        names = batch.schema.names
+        at = pa.array(rows, pa.int64())
+        cells = {c: batch.column(c).take(at).to_pylist() for c in (*MESSAGE_COLUMNS, *TEXT_COLUMNS, *JSON_COLUMNS) if c in names}
+        meta = {c: batch.column(c).take(at).to_pylist() if c in names else [None] * len(rows)
+                for c in ("trace_id", "span_id", "end_time", "service", "user_id")}  # fmt: skip
         events: list[dict[str, Any]] = []
-        changed: set[str] = set()
+        changes: dict[str, dict[int, Any]] = {}
 
-        def clean(text: str, direction: str, row: int) -> str:
+        def clean(text: str, direction: str, k: int) -> str:
             ctx = DetectionContext(direction=direction)  # type: ignore[arg-type]
             findings = self.redactor.scan_text(text, ctx)
             if not findings:
                 return text
-            events.extend(_redaction_rows(findings, text, meta, row, direction, self.redactor))
+            events.extend(_redaction_rows(findings, text, meta, k, direction, self.redactor))
             return redact(text, findings)
 
-        def update(col: str, i: int, value: Any) -> None:
-            if value != cols[col][i]:
-                cols[col][i] = value
-                changed.add(col)
+        def update(col: str, k: int, value: Any) -> None:
+            if value != cells[col][k]:
+                changes.setdefault(col, {})[rows[k]] = value
 
-        for i in rows:
+        for k in range(len(rows)):
             for col in MESSAGE_COLUMNS:
-                raw = cols[col][i] if col in cols else None
+                raw = cells[col][k] if col in cells else None
                 if raw:
                     direction = "output" if col.startswith("output") else "input"
-                    update(col, i, _redact_messages(raw, lambda t, d=direction, r=i: clean(t, d, r)))
+                    update(col, k, _redact_messages(raw, lambda t, d=direction, r=k: clean(t, d, r)))
             for col in TEXT_COLUMNS:
-                if col in cols and cols[col][i]:
-                    update(col, i, clean(cols[col][i], "output" if col == "output_value" else "input", i))
+                if col in cells and cells[col][k]:
+                    update(col, k, clean(cells[col][k], "output" if col == "output_value" else "input", k))
             for col in JSON_COLUMNS:
-                if col in cols and cols[col][i]:
-                    update(col, i, _redact_json_strings(cols[col][i], lambda t, r=i: clean(t, "input", r)))
-        if changed:
-            arrays = [
-                pa.array(cols[f.name], type=f.type) if f.name in changed else batch.column(i)
-                for i, f in enumerate(batch.schema)
-            ]  # fmt: skip
+                if col in cells and cells[col][k]:
+                    update(col, k, _redact_json_strings(cells[col][k], lambda t, r=k: clean(t, "input", r)))
+        if changes:
+            arrays = []
+            for i, f in enumerate(batch.schema):
+                if f.name in changes:
+                    values = batch.column(i).to_pylist()
+                    for row, value in changes[f.name].items():
+                        values[row] = value
+                    arrays.append(pa.array(values, type=f.type))
+                else:
+                    arrays.append(batch.column(i))
             batch = pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
         return batch, _events_batch(events)
 

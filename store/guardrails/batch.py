@@ -166,6 +166,19 @@ def matches(texts: Texts, pattern: str) -> list[bool]:
     return pc.match_substring_regex(strings(texts), pattern).fill_null(False).to_pylist()
 
 
+def matches_large(texts: Texts, pattern: str) -> list[bool]:
+    """``matches`` for the large patterns (injection phrases, refusals): Rust's
+    regex engine (through polars) compiles them in a third of RE2's time. Its
+    ``\\b`` is made ASCII, like RE2's, where a Unicode one could be narrower
+    than Python's; the patterns use nothing else the engines read apart."""
+    try:
+        import polars as pl
+    except ImportError:  # pragma: no cover - polars is a dependency; RE2 gives the same answers
+        return matches(texts, pattern)
+    series = pl.from_arrow(strings(texts))
+    return series.str.contains(pattern.replace(r"\b", r"(?-u:\b)")).fill_null(False).to_list()  # type: ignore[union-attr]
+
+
 def normalized(texts: Texts) -> pa.Array:
     """What the injection rules see: lowercased, hyphens and underscores as spaces."""
     lowered = pc.utf8_lower(strings(texts))
@@ -197,11 +210,11 @@ class BatchPrefilter:
         if self.injection is None or not len(texts):
             return [False] * len(texts)
         array = strings(texts)
-        rules = matches(normalized(array), self.injection)
+        rules = matches_large(normalized(array), self.injection)
         encoded = matches(array, self.encoded)  # type: ignore[arg-type]
         return [a or b for a, b in zip(rules, encoded)]
 
     def refusal_hits(self, texts: Texts) -> list[bool]:
         if self.refusal is None or not len(texts):
             return [False] * len(texts)
-        return matches(pc.utf8_lower(strings(texts)), self.refusal)
+        return matches_large(pc.utf8_lower(strings(texts)), self.refusal)

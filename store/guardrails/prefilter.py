@@ -105,6 +105,34 @@ def has_any(text: str, markers: Iterable[str]) -> bool:
     return False
 
 
+# Characters by how often they turn up in ordinary text, most often first.
+_OFTEN = " etaoinsrhldcumfpgwybv.,kTAISCBMPHWDN'-\nEFGLORxjqz0123456789"
+
+
+class Markers:
+    """Substrings any of which may be in a text, looked up by their rarest
+    character first: one scan for a character (a ``memchr``) rules out every
+    marker that holds it, where a substring search each would cost far more
+    on long texts."""
+
+    def __init__(self, markers: Iterable[str]) -> None:
+        kept = _shortest(set(markers))
+        buckets: dict[str, list[str]] = {}
+        for marker in kept:
+            rarest = max(marker, key=lambda ch: _OFTEN.find(ch) if ch in _OFTEN else len(_OFTEN))
+            buckets.setdefault(rarest, []).append(marker)
+        self.markers = kept
+        self._buckets = tuple((ch, tuple(group)) for ch, group in buckets.items())
+
+    def in_text(self, text: str) -> bool:
+        for ch, group in self._buckets:
+            if ch in text:
+                for marker in group:
+                    if marker in text:
+                        return True
+        return False
+
+
 def _shortest(substrings: set[str]) -> tuple[str, ...]:
     """Those no other one is inside (where a longer one is, so is the shorter), shortest first."""
     kept: list[str] = []
@@ -148,10 +176,10 @@ class ScoredRulesGate:
         self.rules = tuple(rules)
         self.threshold = threshold - 1e-9  # float sums: 0.3 + 0.5 must reach 0.8
         self.needs: list[Formula | None] = [requirement(r.pattern) for r in self.rules]
-        self._checks = [compile_check(n) for n in self.needs]
+        self.checks = [compile_check(n) for n in self.needs]  # per rule: (normalized text, words) -> may match
         self.unindexed = self._unindexed()
         self._by_word: dict[str, list[int]] = {}
-        self._by_mixed: list[tuple[int, frozenset[str], tuple[str, ...]]] = []
+        self._by_mixed: list[tuple[int, frozenset[str], Markers]] = []
         self._always: list[int] = []
         for index, need in enumerate(self.needs):
             if index in self.unindexed:
@@ -164,7 +192,7 @@ class ScoredRulesGate:
                     self._by_word.setdefault(atom.text, []).append(index)
             else:
                 words = frozenset(a.text for a in clause if a.word)
-                self._by_mixed.append((index, words, _shortest({a.text for a in clause if not a.word})))
+                self._by_mixed.append((index, words, Markers(a.text for a in clause if not a.word)))
         self._index_words = frozenset(self._by_word)
 
     def _unindexed(self) -> frozenset[int]:
@@ -193,7 +221,7 @@ class ScoredRulesGate:
         for word in words & self._index_words:
             found.update(self._by_word[word])
         for index, index_words, substrings in self._by_mixed:
-            if not words.isdisjoint(index_words) or has_any(normalized, substrings):
+            if not words.isdisjoint(index_words) or substrings.in_text(normalized):
                 found.add(index)
         return sorted(found)
 
@@ -203,7 +231,7 @@ class ScoredRulesGate:
             rule = self.rules[index]
             if rule.untrusted_only and not untrusted:
                 continue
-            if self._checks[index](normalized, words):
+            if self.checks[index](normalized, words):
                 total += rule.weight
                 if total >= self.threshold:
                     return True
@@ -211,22 +239,27 @@ class ScoredRulesGate:
             return False  # the unindexed rules alone weigh less than the threshold
         for index in sorted(self.unindexed):
             rule = self.rules[index]
-            if (untrusted or not rule.untrusted_only) and self._checks[index](normalized, words):
+            if (untrusted or not rule.untrusted_only) and self.checks[index](normalized, words):
                 total += rule.weight
                 if total >= self.threshold:
                     return True
         return False
 
 
-def encoded_payload_possible(text: str, lowered: str, cues: Iterable[str]) -> bool:
-    """Whether ``InjectionDetector._encoded`` could decode anything: a run of
-    24 base64/base64url characters, ``\\x`` escapes, 16 spaced hex pairs, or a
-    word about ciphers (rot13)."""
+def encoded_shapes(text: str) -> tuple[bool, bool, bool]:
+    """Which shapes of encoded payload the text has: a run of 24 base64 or
+    base64url characters, ``\\x`` escapes, 16 spaced hex pairs. Each is what a
+    decoder loop of ``InjectionDetector._encoded`` needs to find anything."""
+    raw = _encode(text)
+    token = _TOKEN_RUN in raw.translate(_TOKEN_BYTES)
+    escapes = b"\\x" in raw
+    spaced = text.count(" ") > 15 and _SPACED_HEX_RUN in raw.translate(_HEX_BYTES)
+    return token, escapes, spaced
+
+
+def encoded_payload_possible(text: str, lowered: str, cues: Markers) -> bool:
+    """Whether ``InjectionDetector._encoded`` could decode anything: one of
+    the encoded shapes, or a word about ciphers (rot13)."""
     if len(text) < 24:
         return False
-    raw = _encode(text)
-    if _TOKEN_RUN in raw.translate(_TOKEN_BYTES) or b"\\x" in raw:
-        return True
-    if text.count(" ") > 15 and _SPACED_HEX_RUN in raw.translate(_HEX_BYTES):
-        return True
-    return any(cue in lowered for cue in cues)
+    return any(encoded_shapes(text)) or cues.in_text(lowered)

@@ -74,12 +74,14 @@ class GuardrailRunner:
     def scan_text(self, text: str, ctx: DetectionContext, *, segment: int = 0) -> list[Finding]:
         return self._scan_text(text, ctx, segment, None)
 
-    def _scan_text(self, text: str, ctx: DetectionContext, segment: int, live: set[str] | None) -> list[Finding]:
+    def _scan_text(
+        self, text: str, ctx: DetectionContext, segment: int, live: set[str] | None, known: dict[int, TextFacts] | None = None
+    ) -> list[Finding]:
         truncated = len(text) > self.config.max_chars
         if truncated:
             text = text[: self.config.max_chars]
         findings: list[Finding] = []
-        facts = TextFacts(text)
+        facts = (known.get(id(text)) if known else None) or TextFacts(text)
         for detector, severity, family in self._plan(ctx):
             if family and live is not None and family not in live:
                 continue  # the family's check over the whole span failed
@@ -127,13 +129,16 @@ class GuardrailRunner:
                         system_prompt=system_prompt,
                     )
                 texts.append((seg.text, index, ctx))
-        live = set(families) if families is not None else self._live_families(texts)
+        known: dict[int, TextFacts] = {}  # what the family checks learnt of a text, for its own checks
+        live = set(families) if families is not None else self._live_families(texts, known)
         findings: list[Finding] = []
         for text, index, ctx in texts:
-            findings.extend(self._scan_text(text, ctx, index, live))
+            findings.extend(self._scan_text(text, ctx, index, live, known))
         return findings
 
-    def _live_families(self, texts: list[tuple[str, int, DetectionContext]]) -> set[str]:
+    def _live_families(
+        self, texts: list[tuple[str, int, DetectionContext]], known: dict[int, TextFacts] | None = None
+    ) -> set[str]:
         """The families whose check holds on the span's texts they apply to
         (families without a span-level check are always live)."""
         live: set[str] = {getattr(d, "family", "") for d, _ in self._detectors} - set(FAMILY_GATES)
@@ -144,7 +149,17 @@ class GuardrailRunner:
                 if member.applies_to(ctx):
                     chunks.append(text if len(text) <= limit else text[:limit])
                     ctxs.append(ctx)
-            if chunks and FAMILY_GATES[family](TextFacts(chunks[0] if len(chunks) == 1 else "\n".join(chunks)), ctxs):
+            if not chunks:
+                continue
+            if len(chunks) == 1:
+                facts = known.get(id(chunks[0])) if known is not None else None
+                if facts is None:
+                    facts = TextFacts(chunks[0])
+                    if known is not None:
+                        known[id(chunks[0])] = facts
+            else:
+                facts = TextFacts("\n".join(chunks))
+            if FAMILY_GATES[family](facts, ctxs):
                 live.add(family)
         return live
 

@@ -9,18 +9,18 @@ from store.guardrails.detectors.output import OUTPUT_DETECTORS
 from store.guardrails.detectors.pii import PII_DETECTORS
 from store.guardrails.detectors.secrets import API_KEY_MARKERS, SECRET_DETECTORS, AwsSecretKeyDetector
 from store.guardrails.model import UNTRUSTED_ROLES, DetectionContext, Detector
-from store.guardrails.prefilter import TextFacts, has_any
+from store.guardrails.prefilter import Markers, TextFacts
 
 # Detectors whose findings mask values (and so run again over excerpts).
 MASKING_DETECTORS = PII_DETECTORS + SECRET_DETECTORS
 
 # What any secret pattern starts with (PII needs an "@" or a digit).
-VALUE_MARKERS: tuple[str, ...] = API_KEY_MARKERS + AwsSecretKeyDetector.markers + ("-----BEGIN", "eyJ")
+VALUE_MARKERS = Markers(API_KEY_MARKERS + AwsSecretKeyDetector.markers + ("-----BEGIN", "eyJ"))
 
 
 def _values_possible(facts: TextFacts, ctxs: Sequence[DetectionContext]) -> bool:
     text = facts.text
-    return "@" in text or facts.digits > 0 or has_any(text, VALUE_MARKERS)
+    return "@" in text or facts.digits > 0 or VALUE_MARKERS.in_text(text)
 
 
 def _injection_possible(facts: TextFacts, ctxs: Sequence[DetectionContext]) -> bool:

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, replace
 
 from store.guardrails.model import UNTRUSTED_ROLES, BaseDetector, DetectionContext, Finding, raise_severity
-from store.guardrails.prefilter import ScoredRulesGate, TextFacts, encoded_payload_possible, words_of
+from store.guardrails.prefilter import Markers, ScoredRulesGate, TextFacts, encoded_payload_possible, encoded_shapes, words_of
 
 THRESHOLD = 0.8
 # how far before and after a rule's key word its pattern may reach
@@ -44,24 +44,28 @@ class Rule:
     keys: tuple[str, ...] = ()
 
     def search(self, text: str, positions: list[int]) -> re.Match[str] | None:
-        """The first match near the given key positions: the windows are
-        small, so a rule costs short regex runs instead of a full scan."""
+        """The first match near the given key positions (in text order): the
+        windows are small, so a rule costs short regex runs instead of a full
+        scan. Windows closer than their width merge into one."""
+        width = WINDOW_BACK + WINDOW_AHEAD
+        first = prev = positions[0]
+        for pos in positions:
+            if pos - prev > width:
+                found = self._search_window(text, first, prev)
+                if found:
+                    return found
+                first = pos
+            prev = pos
+        return self._search_window(text, first, prev)
+
+    def _search_window(self, text: str, first: int, last: int) -> re.Match[str] | None:
         n = len(text)
-        best: re.Match[str] | None = None
-        start, end = -1, -1
-        for pos in positions + [n + WINDOW_BACK + 1]:
-            lo, hi = max(0, pos - WINDOW_BACK), min(n, pos + WINDOW_AHEAD)
-            while hi < n and _is_word_char(text[hi - 1]) and _is_word_char(text[hi]):
-                hi += 1  # never cut a word: a \b at the window's end would see a word end that is not there
-            if lo <= end:
-                end = max(end, hi)
-                continue
-            if end > start:
-                best = self.pattern.search(text, start, end)
-                if best:
-                    return best
-            start, end = lo, hi
-        return best
+        lo, hi = max(0, first - WINDOW_BACK), min(n, last + WINDOW_AHEAD)
+        # never cut a word: a \b at the window's end would see a word end that is not there
+        while hi < n and _is_word_char(text[hi - 1]) and _is_word_char(text[hi]):
+            hi += 1
+        return self.pattern.search(text, lo, hi)
+
 
 def _is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
@@ -226,8 +230,12 @@ def normalize(text: str) -> str:
     return text.lower().replace("-", " ").replace("_", " ")
 
 
-def score_text(lowered: str, untrusted: bool) -> tuple[Score, list[str]]:
-    """Score lowercased text; returns the score and the ids of matched rules."""
+def score_text(lowered: str, untrusted: bool, words: frozenset[str] | None = None) -> tuple[Score, list[str]]:
+    """Score lowercased text; returns the score and the ids of matched rules.
+    ``words``: the words of ``lowered`` when the caller has them."""
+    if words is None:
+        words = words_of(lowered)
+    checks = RULES_GATE.checks
     score = Score()
     hits: list[str] = []
     questioning: bool | None = None  # looked up on the first match only
@@ -239,6 +247,8 @@ def score_text(lowered: str, untrusted: bool) -> tuple[Score, list[str]]:
         rule = RULES[index]
         if rule.untrusted_only and not untrusted:
             continue
+        if not checks[index](lowered, words):
+            continue  # a word the rule needs is missing: no window can match
         m = rule.search(lowered, positions[index])
         if not m:
             continue
@@ -290,11 +300,23 @@ def _cleaned(text: str) -> str:
 
 # Which rules could match a text, from the words their patterns need.
 RULES_GATE = ScoredRulesGate(RULES, THRESHOLD)
+_ROT13_MARKERS = Markers(_ROT13_CUES)
 
 
 def _scored_view(text: str) -> tuple[str, frozenset[str]]:
+    """What the rules see of a text, and its words; the last one is kept, as
+    the prefilter and then the detector ask for the same text."""
+    global _LAST_VIEW
+    last = _LAST_VIEW
+    if last[0] is text:
+        return last[1]
     normalized = normalize(_cleaned(text))
-    return normalized, words_of(normalized)
+    view = (normalized, words_of(normalized))
+    _LAST_VIEW = (text, view)  # one assignment: safe across threads
+    return view
+
+
+_LAST_VIEW: tuple = (None, None)
 
 
 def injection_possible(facts: TextFacts, untrusted: bool) -> bool:
@@ -303,7 +325,7 @@ def injection_possible(facts: TextFacts, untrusted: bool) -> bool:
     normalized, words = facts.memo("injection.normalized", _scored_view)
     if RULES_GATE.possible(normalized, words, untrusted):
         return True
-    return encoded_payload_possible(facts.text, facts.lowered, _ROT13_CUES)
+    return encoded_payload_possible(facts.text, facts.lowered, _ROT13_MARKERS)
 
 
 class InjectionDetector(BaseDetector):
@@ -325,7 +347,8 @@ class InjectionDetector(BaseDetector):
         untrusted = ctx.role in UNTRUSTED_ROLES
         cleaned = _cleaned(text)
         out: list[Finding] = []
-        score, hits = score_text(normalize(cleaned), untrusted)
+        normalized, words = _scored_view(text)
+        score, hits = score_text(normalized, untrusted, words)
         if score.total >= THRESHOLD:
             # offsets of `cleaned` match `text` only when nothing was stripped
             start, end = (score.first, score.last) if cleaned is text else (0, len(text))
@@ -359,24 +382,24 @@ class InjectionDetector(BaseDetector):
         candidates: list[tuple[int, int, str, str]] = []
         if len(text) < 24:
             return out
-        for m in _TOKEN.finditer(text):
+        token_run, escapes, spaced_hex = encoded_shapes(text)  # loops whose shape is absent find nothing
+        for m in _TOKEN.finditer(text) if token_run else ():
             token = m.group(0).rstrip("=")
             is_hex = len(token) >= 32 and len(token) % 2 == 0 and all(ch in _HEXCHARS for ch in token)
             decoded = _decode_hex(token) if is_hex else _decode_base64(token)
             if decoded:
                 candidates.append((m.start(), m.end(), "hex" if is_hex else "base64", decoded))
-        if "\\x" in text:
+        if escapes:
             for m in _HEX_ESCAPED.finditer(text):
                 decoded = _decode_hex(m.group(0).replace("\\x", ""))
                 if decoded:
                     candidates.append((m.start(), m.end(), "hex", decoded))
-        if text.count(" ") > 15 and _SPACED_HEX.search(text):
+        if spaced_hex:
             for m in _SPACED_HEX.finditer(text):
                 decoded = _decode_hex(m.group(0))
                 if decoded:
                     candidates.append((m.start(), m.end(), "hex", decoded))
-        lowered = text.lower()
-        if any(cue in lowered for cue in _ROT13_CUES):
+        if _ROT13_MARKERS.in_text(text.lower()):
             candidates.append((0, len(text), "rot13", codecs.encode(text, "rot13")))
         for start, end, encoding, decoded in candidates:
             score, hits = score_text(normalize(decoded), untrusted)

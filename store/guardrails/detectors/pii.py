@@ -290,7 +290,7 @@ class IbanDetector(BaseDetector):
     _candidate = re.compile(r"[0-9]{2}(?:[ ]?[A-Za-z0-9]){11,30}")
 
     family = "values"
-    batch_pattern = r"[A-Za-z]{2}[0-9]{2}"
+    batch_pattern = r"[A-Za-z]{2}[0-9]{2}(?:[ ]?[A-Za-z0-9]){11}"
 
     def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
         return facts.digits >= 2  # two check digits

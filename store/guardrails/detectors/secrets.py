@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from store.guardrails.model import BaseDetector, DetectionContext, Finding, Severity
-from store.guardrails.prefilter import TextFacts, has_any
+from store.guardrails.prefilter import Markers, TextFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +62,10 @@ class ApiKeyDetector(BaseDetector):
     version = "1"
     family = "values"
     batch_pattern = "|".join(re.escape(m) for m in API_KEY_MARKERS)
+    _markers = Markers(API_KEY_MARKERS)
 
     def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
-        return has_any(facts.text, API_KEY_MARKERS)
+        return self._markers.in_text(facts.text)
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
@@ -92,9 +93,10 @@ class AwsSecretKeyDetector(BaseDetector):
     family = "values"
     markers = ("AKIA", "ASIA", "ecret", "ECRET")
     batch_pattern = "AKIA|ASIA|ecret|ECRET"
+    _markers = Markers(markers)
 
     def prefilter(self, facts: TextFacts, ctx: DetectionContext) -> bool:
-        return has_any(facts.text, self.markers)
+        return self._markers.in_text(facts.text)
 
     _secret = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
     _key_id = re.compile(r"(?:AKIA|ASIA)[A-Z2-7]{16}")

@@ -9,7 +9,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Collapsible, Static
+from textual.widgets import Static
 
 from console.palette import Palette
 from console.text import clean
@@ -39,59 +39,71 @@ def parse_messages(raw: str | None) -> list[dict[str, Any]]:
 
 
 class ChatView(VerticalScroll):
+    """One Static holding the whole conversation as Rich text: selecting another span
+    swaps one renderable instead of mounting a widget per message. (The Raw tab has
+    the collapsible JSON tree.)"""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="chat-body")
+
     def show(self, span: dict[str, Any]) -> None:
-        self.remove_children()
         c = Palette.of(self.app)
-        widgets = []
+        parts: list[Text] = []
         ins = parse_messages(span.get("input_messages"))
         outs = parse_messages(span.get("output_messages"))
         if not ins and not outs:
             for label, key in (("input", "input_value"), ("output", "output_value")):
                 if span.get(key):
-                    widgets.extend(self._block(label, span[key], c))
-            if not widgets:
-                widgets.append(Static(Text("this span carries no messages or input/output", style=c("muted"))))
+                    parts.append(Text(label.upper(), style=c("muted", "bold")))
+                    parts.append(self._content(str(span[key]), c))
+            if not parts:
+                parts.append(Text("this span carries no messages or input/output", style=c("muted")))
         for m in ins:
-            widgets.extend(self._message(m, c))
+            parts.extend(self._message(m, c))
         if outs:
-            widgets.append(Static(Text("── response ──", style=c("muted"))))
+            parts.append(Text("── response ──", style=c("muted")))
         for m in outs:
-            widgets.extend(self._message(m, c))
-        self.mount_all(widgets)
+            parts.extend(self._message(m, c))
+        self.query_one("#chat-body", Static).update(Text("\n").join(parts))
         self.scroll_home(animate=False)
 
-    def _message(self, m: dict[str, Any], c: Palette) -> list[Any]:
+    def _message(self, m: dict[str, Any], c: Palette) -> list[Text]:
         role = str(m.get("role") or "?")
-        head = Text(role.upper(), style=c(f"role-{role}" if role in ("system", "user", "assistant", "tool")
-                                          else "muted", "bold"))
+        head = Text("\n" + role.upper(), style=c(f"role-{role}" if role in ("system", "user", "assistant", "tool")
+                                                  else "muted", "bold"))
         if m.get("name"):
             head.append(f"  {clean(m['name'], 100, one_line=True)}", style=c("muted"))
         if m.get("tool_call_id"):
             head.append(f"  result of {clean(m['tool_call_id'], 80, one_line=True)}", style=c("muted"))
         if m.get("finish_reason"):
             head.append(f"  finish: {clean(m['finish_reason'], 40, one_line=True)}", style=c("muted"))
-        out: list[Any] = [Static(head, classes="chat-role")]
+        out = [head]
         content = m.get("content")
         if content:
-            out.extend(self._content(str(content), role == "tool"))
+            out.append(self._content(str(content), c))
         for tc in m.get("tool_calls") or []:
-            title = f"tool call → {clean(tc.get('name'), 100, one_line=True)}"
+            title = Text(f"  ⚙ tool call → {clean(tc.get('name'), 100, one_line=True)}", style=c("role-tool", "bold"))
             if tc.get("id"):
-                title += f"  ({clean(tc['id'], 60, one_line=True)})"
+                title.append(f"  ({clean(tc['id'], 60, one_line=True)})", style=c("muted"))
+            out.append(title)
             args = str(tc.get("arguments") or "")
-            body = pretty_json(args) or args
-            out.append(Collapsible(Static(Text(clean(body, MESSAGE_LIMIT)), classes="chat-json"),
-                                   title=title, collapsed=False, classes="chat-tool-call"))
+            out.append(_indent(Text(clean(pretty_json(args) or args, MESSAGE_LIMIT), style=c("foreground")), 4))
         return out
 
-    def _content(self, content: str, is_tool: bool) -> list[Any]:
+    def _content(self, content: str, c: Palette) -> Text:
         pretty = pretty_json(content)
         if pretty is not None:
-            lines = pretty.count("\n")
-            return [Collapsible(Static(Text(clean(pretty, MESSAGE_LIMIT)), classes="chat-json"),
-                                title=f"JSON ({lines + 1} lines)", collapsed=lines > 40, classes="chat-json-block")]
-        return [Static(Text(clean(content, MESSAGE_LIMIT)), classes="chat-content")]
+            return _indent(Text(clean(pretty, MESSAGE_LIMIT), style=c("foreground")), 2)
+        return _indent(Text(clean(content, MESSAGE_LIMIT)), 2)
 
-    def _block(self, label: str, value: str, c: Palette) -> list[Any]:
-        return [Static(Text(label.upper(), style=c("muted", "bold")), classes="chat-role"),
-                *self._content(str(value), False)]
+
+def _indent(text: Text, n: int) -> Text:
+    pad = " " * n
+    lines = text.split("\n")
+    out = Text()
+    for i, line in enumerate(lines):
+        if i:
+            out.append("\n")
+        out.append(pad)
+        out.append_text(line)
+    return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -27,6 +28,42 @@ from console.palette import Palette
 
 GAP = 2  # spaces between columns
 NEAR_END = 20  # rows from the end at which the next page is asked for
+
+
+_STYLES: dict[str, Style] = {}
+
+
+def _style(spec: str | Style | None) -> Style | None:
+    if not spec:
+        return None
+    if isinstance(spec, Style):
+        return spec
+    st = _STYLES.get(spec)
+    if st is None:
+        st = _STYLES[spec] = Style.parse(spec)
+    return st
+
+
+def _fit(plain: str, width: int, right: bool) -> str:
+    """``plain`` cut (with an ellipsis) or padded to exactly ``width`` cells."""
+    n = cell_len(plain)
+    if n > width:
+        return set_cell_size(plain, width - 1) + "…" if width > 1 else set_cell_size(plain, width)
+    pad = " " * (width - n)
+    return pad + plain if right else plain + pad
+
+
+def _cell_segments(cell: Text | str, width: int, right: bool, console: Any) -> list[Segment]:
+    # Plain and single-style cells (nearly all of them) skip Rich's renderer.
+    if isinstance(cell, str):
+        return [Segment(_fit(cell, width, right))]
+    if not cell.spans:
+        return [Segment(_fit(cell.plain, width, right), _style(cell.style))]
+    text = cell.copy()
+    text.no_wrap = True
+    text.truncate(width, overflow="ellipsis")
+    text.align("right" if right else "left", width)
+    return list(text.render(console))
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -190,15 +227,8 @@ class VirtualTable(ScrollView, can_focus=True):
         segs = self._cache.get(key)
         if segs is None:
             segs = []
-            console = self.app.console
-            for (label, _, justify), width, cell in zip(self.COLUMNS, self._widths, self.cells(self.rows_by_id[key])):
-                text = cell if isinstance(cell, Text) else Text(str(cell))
-                text = text.copy()
-                text.no_wrap = True
-                text.overflow = "ellipsis"
-                text.truncate(width, overflow="ellipsis")
-                text.align("right" if justify == "right" else "left", width)
-                segs.extend(text.render(console))
+            for (_, _, justify), width, cell in zip(self.COLUMNS, self._widths, self.cells(self.rows_by_id[key])):
+                segs.extend(_cell_segments(cell, width, justify == "right", self.app.console))
                 segs.append(Segment(" " * GAP))
             self._cache[key] = segs
         return segs

@@ -22,6 +22,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Static, TabbedContent, TabPane
 
@@ -207,18 +208,21 @@ class HealthScreen(PaneScreen):
         view = self.view
         c = Palette.of(self.app)
         thresholds = self.config.thresholds
-        cards = {card.target: card for card in self.query(EndpointCard)}
-        for endpoint in view.endpoints:
-            card = cards.get(endpoint.target)
-            if card is not None:
-                card.show(endpoint, view.series, self.trace_latency.get(endpoint.target), thresholds, c,
-                          self.config.quantile_window)
-        if view.gpu is not None and view.gpu.available:
-            gpu_cards = {card.target: card for card in self.query(GpuCard)}
-            for device in view.gpu.devices:
-                card = gpu_cards.get(gpu_target(view.gpu.host, device.index))
+        try:
+            cards = {card.target: card for card in self.query(EndpointCard)}
+            for endpoint in view.endpoints:
+                card = cards.get(endpoint.target)
                 if card is not None:
-                    card.show(device, view.series, thresholds, c)
+                    card.show(endpoint, view.series, self.trace_latency.get(endpoint.target), thresholds, c,
+                              self.config.quantile_window)
+            if view.gpu is not None and view.gpu.available:
+                gpu_cards = {card.target: card for card in self.query(GpuCard)}
+                for device in view.gpu.devices:
+                    card = gpu_cards.get(gpu_target(view.gpu.host, device.index))
+                    if card is not None:
+                        card.show(device, view.series, thresholds, c)
+        except NoMatches:  # cards mounted a moment ago are still composing: draw on the next tick
+            self._dirty = True
         self.show_conditions(view, c)
         self.show_notes()
         self.update_info()
@@ -382,7 +386,6 @@ class HealthScreen(PaneScreen):
         if not history.endpoints and history.gpus.is_empty():
             t.append("\nNothing stored in this window. The collector stores samples while it runs "
                      "(llmops-console collect, or the console's embedded collector).", style=c("muted"))
-        t.append(f"   ({msg.elapsed_ms:.0f} ms)", style=c("muted"))
         info.update(t)
         self.query_one(HistoryCharts).draw(history, CLOCK())
 

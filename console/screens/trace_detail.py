@@ -98,6 +98,7 @@ class TraceScreen(Screen):
         self.spans = msg.spans.to_dicts()
         self.events = msg.events
         highlight = self.highlight_span
+        self.query_one(SpanDetail).clear_server_states()
         self.query_one(SpanWaterfall).set_spans(self.spans, highlight)
         self.query_one("#trace-header", Static).update(self.header_text(msg.elapsed_ms))
 

@@ -8,7 +8,7 @@ from rich.text import Text
 
 from console.palette import Palette
 from console.text import clean
-from console.widgets.health_format import level_style, number, pct, per_s, seconds
+from console.widgets.health_format import level_style, millis, number, pct, seconds
 from store.health.rules import HealthThresholds
 from store.query.health import ServerReading, ServerState
 
@@ -22,13 +22,14 @@ def server_text(state: ServerState | None, span: dict, c: Palette, th: HealthThr
     address = clean(span.get("server_address"), 200, one_line=True)
     if state is None:
         t.append(f"server {address}\n", style=c("foreground", "bold"))
-        t.append("Server state is shown for LLM spans only.", style=c("muted"))
+        t.append("No server state for this span (it is kept for LLM and embedding calls).", style=c("muted"))
         return t
-    t.append("server   ", style=c("muted"))
+    t.append("server    ", style=c("muted"))
     t.append(address, style=c("foreground", "bold"))
     if state.target:
-        t.append(f"  → {clean(state.target, 200, one_line=True)}", style=c("muted"))
-    t.append("\n")
+        t.append(f"\nscraped as {clean(state.target, 200, one_line=True)}", style=c("muted"))
+    t.append("\nthis call ", style=c("muted"))
+    t.append(f"{millis(span.get('duration_ms'))} total · TTFT {millis(span.get('ttft_ms'))}\n")
     if state.note:
         t.append(f"\n{clean(state.note, 300)}\n", style=c("muted"))
         if state.target is None:
@@ -43,13 +44,14 @@ def server_text(state: ServerState | None, span: dict, c: Palette, th: HealthThr
         _row(t, c, "waiting", state.before, state.after, lambda r: number(r.waiting),
              lambda r: th.level("waiting", r.waiting))
     if state.generation_tokens_per_s is not None or state.ttft is not None:
-        t.append("\nbetween the two scrapes the server reported\n", style=c("muted"))
-        t.append(f"  {number(state.generation_tokens_per_s)} tok/s generated · {per_s(state.requests_per_s)} requests\n")
+        finished = next((x.count for x in (state.ttft, state.e2e) if x is not None and x.count is not None), None)
+        t.append("\nthe server reported between them", style=c("muted"))
+        t.append(f" ({finished:.0f} requests)\n" if finished is not None else "\n", style=c("muted"))
+        t.append(f"  {number(state.generation_tokens_per_s)} tok/s generated · {number(state.requests_per_s)} requests/s\n")
         for label, summary in (("TTFT", state.ttft), ("e2e", state.e2e)):
             if summary is not None and summary.count:
                 t.append(f"  {label:<5}", style=c("muted"))
-                t.append(f"p50 {seconds(summary.p50)} · p90 {seconds(summary.p90)} · p99 {seconds(summary.p99)}")
-                t.append(f"  ({summary.count:.0f} requests)\n", style=c("muted"))
+                t.append(f"p50 {seconds(summary.p50)} · p90 {seconds(summary.p90)} · p99 {seconds(summary.p99)}\n")
     if state.gpus:
         t.append(f"\nGPUs ({clean(state.gpu_scope or '', 80, one_line=True)}), nearest reading\n", style=c("muted"))
         for gpu in state.gpus:

@@ -90,10 +90,21 @@ class SpanDetail(Vertical):
     async def set_server_states(self, states: dict[str, Any]) -> None:
         """The serving endpoint's state per LLM span; the Server tab appears when there is one."""
         self.server_states = states
+        tabs = self.query_one(TabbedContent)
         if states and not self.query("#tab-server"):
-            await self.query_one(TabbedContent).add_pane(
-                TabPane("Server", VerticalScroll(Static(id="span-server")), id="tab-server"))
+            await tabs.add_pane(TabPane("Server", VerticalScroll(Static(id="span-server")), id="tab-server"))
+        elif states:
+            tabs.show_tab("tab-server")
         self.show_server()
+
+    def clear_server_states(self) -> None:
+        """Another trace is shown: its server states come later, if it has any."""
+        self.server_states = {}
+        if self.query("#tab-server"):
+            tabs = self.query_one(TabbedContent)
+            if tabs.active == "tab-server":
+                tabs.active = "tab-chat"
+            tabs.hide_tab("tab-server")
 
     def show_server(self) -> None:
         if self.span is None or not self.query("#span-server"):

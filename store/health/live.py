@@ -1,16 +1,17 @@
 """The health pane's sampler: a fast ``HealthPoller`` turned into immutable views.
 
 ``LiveHealth.sample()`` polls every endpoint and the GPUs once and returns a
-``LiveView``: per endpoint the engines' own stats (rates since the previous
-poll), the endpoint total (``aggregate.merge_engines``) with rates over
-``rate_window`` and p50/p90/p99 over ``quantile_window``, the last error seen,
-the active rule conditions, and the recent series the sparklines draw.
+``LiveView``: per endpoint the engines' own stats and the endpoint total
+(``aggregate.merge_engines``), both with rates over ``rate_window``, the total
+with p50/p90/p99 over ``quantile_window``; the last error seen, the rule
+conditions (evaluated on these stats), and the recent series the sparklines draw.
 
 Windows are measured on the snapshots' clock (``HealthPoller(clock=...)``), as
-stored history is, so a test with a frozen clock gets exact figures.
+stored history is, not on the poller's monotonic scrape times; so a test with a
+frozen clock gets exact figures.
 
 Memory stays flat however long the pane is open: the poller keeps one
-snapshot, this keeps a thinned copy of the endpoint totals for the windows
+snapshot, this keeps a thinned copy of each endpoint's metrics for the windows
 (one every ``keep_every`` seconds), slim snapshots (no raw metrics) for the
 rules, and ``spark_s`` seconds of each sparkline.
 """
@@ -30,7 +31,7 @@ from typing import Callable, Mapping, Sequence
 
 from store.health.aggregate import merge_engines
 from store.health.config import HealthConfig
-from store.health.endpoint import EndpointState, ModelInfo
+from store.health.endpoint import EndpointScrape, EndpointState, ModelInfo
 from store.health.gpu import GpuReading, GpuSource, gpu_target
 from store.health.poller import EndpointHealth, HealthPoller, HealthSnapshot
 from store.health.rules import Condition, evaluate
@@ -60,7 +61,7 @@ class EndpointView:
     error: str | None
     models: tuple[ModelInfo, ...] = ()
     total: EngineStats | None = None  # the endpoint as a whole (see the module doc)
-    engines: tuple[EngineStats, ...] = ()  # per model/engine, rates since the previous poll
+    engines: tuple[EngineStats, ...] = ()  # per model/engine, rates over the rate window
     last_error: str | None = None  # the newest error seen, even if the endpoint is fine now
     last_error_time: datetime | None = None
     deprecated_names: tuple[str, ...] = ()
@@ -81,6 +82,11 @@ class LiveView:
         return tuple(c for c in self.conditions if c.active)
 
 
+def _start_of(times: Sequence[datetime], now: datetime, window: float) -> int:
+    """Index of the newest time at least ``window`` seconds before ``now`` (else 0)."""
+    return max(bisect.bisect_right(times, now - timedelta(seconds=window)) - 1, 0)
+
+
 def endpoint_total(
     history: Sequence[tuple[datetime, VllmMetrics]], now: datetime, current: VllmMetrics,
     rate_window: float, quantile_window: float,
@@ -99,8 +105,7 @@ def endpoint_total(
     times = [at for at, _ in history]
 
     def stats_since(window: float) -> tuple[EngineStats | None, float]:
-        j = bisect.bisect_right(times, now - timedelta(seconds=window)) - 1
-        start, before = history[max(j, 0)]
+        start, before = history[_start_of(times, now, window)]
         dt = (now - start).total_seconds()
         out = derive(before, current, dt)
         return (out[0] if out else None), dt
@@ -111,6 +116,16 @@ def endpoint_total(
         return gauges, None
     reset = rates.counter_reset or quantiles.counter_reset
     return dataclasses.replace(rates, latency=quantiles.latency, counter_reset=reset), latency_s
+
+
+def engine_stats(
+    history: Sequence[tuple[datetime, VllmMetrics]], now: datetime, current: VllmMetrics, rate_window: float
+) -> tuple[EngineStats, ...]:
+    """Per model/engine stats of ``current`` over ``rate_window`` (see ``endpoint_total``)."""
+    if not history:
+        return derive(None, current, None)
+    start, before = history[_start_of([at for at, _ in history], now, rate_window)]
+    return derive(before, current, (now - start).total_seconds())
 
 
 class LiveHealth:
@@ -137,7 +152,7 @@ class LiveHealth:
         thresholds = config.thresholds
         self.rules_s = max(thresholds.kv_cache_sustain_s, thresholds.queue_window_s) + 30.0
         self.window_s = max(config.rate_window, config.quantile_window) + keep_every
-        self._totals: dict[str, deque[tuple[datetime, VllmMetrics]]] = {}
+        self._totals: dict[str, deque[tuple[datetime, VllmMetrics, VllmMetrics]]] = {}  # (time, merged, raw)
         self._rules_history: deque[HealthSnapshot] = deque()
         self._series: dict[str, deque[tuple[datetime, float]]] = {}
         self._errors: dict[str, tuple[str, datetime]] = {}
@@ -165,8 +180,8 @@ class LiveHealth:
     def _view(self, snapshot: HealthSnapshot) -> LiveView:
         self.polls += 1
         now = snapshot.time
-        endpoints = tuple(self._endpoint_view(endpoint, now) for endpoint in snapshot.endpoints)
-        self._remember_for_rules(snapshot)
+        endpoints = tuple(self._endpoint_view(endpoint.scrape, now) for endpoint in snapshot.endpoints)
+        self._remember_for_rules(snapshot, endpoints)
         conditions = tuple(evaluate(tuple(self._rules_history), self.config.thresholds))
         for view in endpoints:
             total = view.total
@@ -183,32 +198,36 @@ class LiveHealth:
         series = MappingProxyType({key: tuple(v for _, v in values) for key, values in self._series.items()})
         return LiveView(now, endpoints, gpu, conditions, series, self.polls)
 
-    def _endpoint_view(self, endpoint: EndpointHealth, now: datetime) -> EndpointView:
-        scrape = endpoint.scrape
+    def _endpoint_view(self, scrape: EndpointScrape, now: datetime) -> EndpointView:
         if scrape.error:
             self._errors[scrape.target] = (scrape.error, scrape.time)
         total = latency_s = None
-        if scrape.vllm is not None and not scrape.vllm.empty:
-            merged = merge_engines(scrape.vllm)
+        engines: tuple[EngineStats, ...] = ()
+        raw = scrape.vllm
+        if raw is not None and not raw.empty:
+            merged = merge_engines(raw)
             history = self._totals.setdefault(scrape.target, deque())
-            total, latency_s = endpoint_total(tuple(history), now, merged, self.config.rate_window, self.config.quantile_window)
+            rq = self.config.rate_window, self.config.quantile_window
+            total, latency_s = endpoint_total([(at, m) for at, m, _ in history], now, merged, *rq)
+            engines = engine_stats([(at, r) for at, _, r in history], now, raw, self.config.rate_window)
             if not history or (now - history[-1][0]).total_seconds() >= self.keep_every:
-                history.append((now, merged))  # thinned: windows need reach, not every poll
+                history.append((now, merged, raw))  # thinned: windows need reach, not every poll
             while len(history) > 2 and (now - history[1][0]).total_seconds() >= self.window_s:
                 history.popleft()
         last = self._errors.get(scrape.target)
         return EndpointView(
             scrape.target, scrape.base_url, scrape.time, scrape.state, scrape.error, scrape.models, total,
-            endpoint.stats, last[0] if last else None, last[1] if last else None,
-            scrape.vllm.deprecated_names if scrape.vllm is not None else (), latency_s,
+            engines, last[0] if last else None, last[1] if last else None,
+            raw.deprecated_names if raw is not None else (), latency_s,
         )
 
-    def _remember_for_rules(self, snapshot: HealthSnapshot) -> None:
+    def _remember_for_rules(self, snapshot: HealthSnapshot, views: Sequence[EndpointView]) -> None:
+        """A slim copy (no raw metrics) with this sampler's engine stats, for ``evaluate``."""
         slim = HealthSnapshot(
             snapshot.time,
             tuple(
-                EndpointHealth(dataclasses.replace(e.scrape, metrics=None, vllm=None), e.stats)
-                for e in snapshot.endpoints
+                EndpointHealth(dataclasses.replace(e.scrape, metrics=None, vllm=None), view.engines)
+                for e, view in zip(snapshot.endpoints, views)
             ),
             snapshot.gpu,
         )

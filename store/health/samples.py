@@ -171,7 +171,7 @@ def vllm_metrics_history(frame: pl.DataFrame, target: str) -> list[tuple[datetim
             labels = parsed[labels_text] = MappingProxyType(orjson.loads(labels_text or "{}"))
         if metric == "up":
             state = _state(labels.get("state"))
-        else:
+        elif metric != "scrape_duration_seconds":  # endpoint-level: a down scrape has it and no vLLM samples
             samples.append(CanonicalSample(metric, labels, value))
     if current_time is not None:
         out.append((current_time, state, VllmMetrics.from_samples(samples)))

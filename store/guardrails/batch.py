@@ -1,22 +1,24 @@
 """The first tier over a whole batch of texts: one vectorized regex pass per
-detector family (Arrow's RE2 kernels), instead of the per-text checks of
-``prefilter``.
+detector family, instead of the per-text checks of ``prefilter``.
 
 Each pattern holds on every text its family could report on, so a text that
 fails it skips the family; the runner's own prefilters then run on what is
-left. The patterns are compiled on every call (Arrow does not keep them), which
-costs a few hundred µs: worth it from a few dozen texts on (``MIN_TEXTS``).
+left. Patterns are compiled on every call (neither Arrow nor polars keeps them):
+the value pattern in ~0.1 ms, worth it from ``MIN_VALUE_TEXTS`` texts; the
+injection and refusal patterns in a few ms, worth it from ``MIN_TEXTS``.
 
-- values (PII, secrets): the union of the detectors' ``batch_pattern``; it also
-  holds on JSON-escaped text (the redaction pass runs it over raw JSON columns),
-  where any ``\\u`` escape counts as a hit;
-- injection rules: for each rule outside ``RULES_GATE.unindexed``, one clause of
-  words it needs (lowercased, ``-`` and ``_`` as spaces, as the rules see text;
-  whole words between ``\\b``, which holds because a rule's window never ends
-  inside a word),
-  plus the encoded-payload shapes; characters whose lowercasing Arrow and Python
-  may do differently, and zero-width characters, count as hits;
-- refusals: one clause of the refusal regex, on lowercased text.
+- values (PII, secrets), Arrow's RE2: the union of the detectors'
+  ``batch_pattern``; it also holds on JSON-escaped text (the redaction pass
+  runs it over raw JSON columns), where any ``\\u`` escape counts as a hit;
+- injection rules, Rust's regex through polars: for each rule outside
+  ``RULES_GATE.unindexed`` (whose weights together stay under the threshold),
+  the chains of literal phrases its regex needs (``literals.required_phrases``)
+  on the text as the rules see it (lowercased, ``-`` and ``_`` as spaces), or,
+  for a rule with too many phrases, words it needs; ``\\b`` at a phrase's edge
+  holds because a rule's window never ends inside a word. Plus the shapes of
+  encoded payloads. Characters that Arrow and Python lowercase differently,
+  zero-width characters and whitespace RE2 does not know count as hits;
+- refusals: the phrases of the refusal regex, on lowercased text.
 """
 
 from __future__ import annotations

@@ -322,6 +322,11 @@ _LAST_VIEW: tuple = (None, None)
 def injection_possible(facts: TextFacts, untrusted: bool) -> bool:
     """Whether the rules could reach the threshold on the text, or an encoded
     payload could be decoded from it."""
+    key = "injection.possible.untrusted" if untrusted else "injection.possible"
+    return facts.memo(key, lambda text: _possible(facts, untrusted))  # the span's check and the text's agree
+
+
+def _possible(facts: TextFacts, untrusted: bool) -> bool:
     normalized, words = facts.memo("injection.normalized", _scored_view)
     if RULES_GATE.possible(normalized, words, untrusted):
         return True

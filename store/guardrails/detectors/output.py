@@ -153,13 +153,15 @@ class SystemPromptLeakDetector(BaseDetector):
         prompt_len, n, shingles = _prompt_shingles(ctx.system_prompt or "")
         if prompt_len < 8:
             return []
-        tokens = list(_WORD.finditer(text.lower()))
-        words = [t.group(0) for t in tokens]
-        covered = [False] * len(words)
+        lowered = text.lower()
+        words = _WORD.findall(lowered)  # the offsets are looked up only for a leak
         # zip over n shifted views builds every n-gram in C
-        for i, gram in enumerate(zip(*(words[k:] for k in range(n)))):
-            if gram in shingles:
-                covered[i : i + n] = [True] * n
+        shared = [i for i, gram in enumerate(zip(*(words[k:] for k in range(n)))) if gram in shingles]
+        if not shared:
+            return []  # not one n-gram of the prompt: no run, no share
+        covered = [False] * len(words)
+        for i in shared:
+            covered[i : i + n] = [True] * n
         runs: list[tuple[int, int]] = []
         i = 0
         while i < len(covered):
@@ -177,6 +179,7 @@ class SystemPromptLeakDetector(BaseDetector):
         if not long_runs and share < 0.6:
             return []
         chosen = long_runs or runs
+        tokens = list(_WORD.finditer(lowered))
         start, end = tokens[chosen[0][0]].start(), tokens[chosen[-1][1] - 1].end()
         return [
             self.finding(

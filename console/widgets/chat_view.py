@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -48,7 +49,7 @@ class ChatView(VerticalScroll):
 
     def show(self, span: dict[str, Any]) -> None:
         c = Palette.of(self.app)
-        parts: list[Text] = []
+        parts: list[Any] = []
         ins = parse_messages(span.get("input_messages"))
         outs = parse_messages(span.get("output_messages"))
         if not ins and not outs:
@@ -64,10 +65,10 @@ class ChatView(VerticalScroll):
             parts.append(Text("── response ──", style=c("muted")))
         for m in outs:
             parts.extend(self._message(m, c))
-        self.query_one("#chat-body", Static).update(Text("\n").join(parts))
+        self.query_one("#chat-body", Static).update(Group(*parts))
         self.scroll_home(animate=False)
 
-    def _message(self, m: dict[str, Any], c: Palette) -> list[Text]:
+    def _message(self, m: dict[str, Any], c: Palette) -> list[Any]:
         role = str(m.get("role") or "?")
         head = Text("\n" + role.upper(), style=c(f"role-{role}" if role in ("system", "user", "assistant", "tool")
                                                   else "muted", "bold"))
@@ -98,12 +99,13 @@ class ChatView(VerticalScroll):
 
 
 def _indent(text: Text, n: int) -> Text:
-    pad = " " * n
-    lines = text.split("\n")
-    out = Text()
-    for i, line in enumerate(lines):
+    """Indent every line; leading spaces become no-break spaces, which the renderer
+    keeps (it drops ordinary leading whitespace when it wraps)."""
+    out = Text(style=text.style)
+    for i, line in enumerate(text.split("\n", allow_blank=True)):
         if i:
             out.append("\n")
-        out.append(pad)
-        out.append_text(line)
+        lead = len(line.plain) - len(line.plain.lstrip(" "))
+        out.append("\u00a0" * (n + lead))
+        out.append_text(line[lead:])
     return out

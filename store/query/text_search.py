@@ -61,13 +61,13 @@ class TextSearch:
             if groups is None:
                 scan.append(str(path))
                 continue
-            meta_groups = pq.ParquetFile(path).metadata.num_row_groups
-            self.row_groups_skipped += meta_groups - len(groups)
+            pf = pq.ParquetFile(path)
+            groups = [g for g in groups if _overlaps(pf, g, since_us, until_us)]
+            self.row_groups_skipped += pf.metadata.num_row_groups - len(groups)
             self.row_groups_read += len(groups)
             if not groups:
                 continue
-            table = pq.ParquetFile(path).read_row_groups(groups, columns=["trace_id", "start_time",
-                                                                          *TEXT_COLUMNS])
+            table = pf.read_row_groups(groups, columns=["trace_id", "start_time", *TEXT_COLUMNS])
             cur.register("_text_rows", table)
             try:
                 rows = cur.execute(f"SELECT DISTINCT trace_id FROM _text_rows WHERE {' AND '.join(where)}",
@@ -81,3 +81,19 @@ class TextSearch:
             found.update(df["trace_id"].to_list())
         return sorted(found)
 
+
+
+def _overlaps(pf: pq.ParquetFile, group: int, since_us: int | None, until_us: int | None) -> bool:
+    """Whether a row group's start times (its statistics) reach into the window."""
+    meta = pf.metadata.row_group(group)
+    for i in range(meta.num_columns):
+        col = meta.column(i)
+        if col.path_in_schema == "start_time" and col.statistics is not None and col.statistics.has_min_max:
+            lo, hi = col.statistics.min, col.statistics.max
+            lo_us, hi_us = int(lo.timestamp() * 1e6), int(hi.timestamp() * 1e6)
+            if since_us is not None and hi_us < since_us:
+                return False
+            if until_us is not None and lo_us >= until_us:
+                return False
+            return True
+    return True

@@ -14,6 +14,7 @@ from store.query.text_search import TextSearch
 from store.segments.manifest import Segment
 
 DAY_US = 86_400_000_000
+TEXT_SLICE_US = 3 * 3_600_000_000  # free text reads a day in slices of this, newest first
 REPEATED_TOOL_CALLS = 3  # identical (tool, args) calls in one trace that count as a loop
 
 # The per-trace aggregate over trace parts; every list query selects from it.
@@ -113,13 +114,15 @@ class TraceQueries:
         """
         return sql, params + hp
 
-    def _rows_sql(self, parts_files: list[str], ids: list[str]) -> tuple[str, list[Any]]:
-        """Phase 2: the full rows of a page's traces."""
+    def _rows_sql(self, parts_files: list[str], ids: list[str] | None,
+                  ids_sql: str | None = None) -> tuple[str, list[Any]]:
+        """Phase 2: the full rows of a page's traces (given, or chosen by ``ids_sql``)."""
+        chosen = f"SELECT trace_id FROM ({ids_sql})" if ids_sql else "SELECT unnest(?::VARCHAR[])"
         sql = f"""
             WITH t AS (
                 SELECT {_TRACE_AGG}
                 FROM {self.r.scan('trace_parts', files=parts_files)}
-                WHERE trace_id IN (SELECT unnest(?::VARCHAR[]))
+                WHERE trace_id IN ({chosen})
                 GROUP BY trace_id
             )
             SELECT *, (epoch_us(end_time) - epoch_us(start_time)) / 1000.0 AS latency_ms,
@@ -127,7 +130,7 @@ class TraceQueries:
             FROM t
             ORDER BY start_time DESC, trace_id DESC
         """
-        return sql, [ids]
+        return sql, [] if ids_sql else [ids]
 
     def list(self, f: TraceFilter | None = None, limit: int = 100, cursor: Cursor | None = None) -> TracePage:
         """Newest first. Reads one day at a time, newest day first, and stops as soon as
@@ -151,21 +154,20 @@ class TraceQueries:
             lo = int(datetime.fromisoformat(day).replace(tzinfo=timezone.utc).timestamp() * 1e6)
             near = [d for d in (_shift(day, -1), day, _shift(day, 1)) if d in parts_by_day]
             parts_files = [str(self.r.root / s.path) for d in near for s in parts_by_day[d]]
-            text_ids = None
-            if f.text:
-                text_ids = self.text.trace_ids(spans_by_day.get(day, []), f.text,
-                                               max(tr.since_us or lo, lo), min(tr.until_us or lo + DAY_US,
-                                                                               lo + DAY_US))
-                if not text_ids:
-                    scanned += 1
-                    continue
-            sql, params = self._ids_sql(parts_files, f, need, cursor, text_ids, (lo, lo + DAY_US))
-            ids = self.r.query(sql, params)
             scanned += 1
-            if ids.height:
+            if f.text:
+                ids = self._text_day(parts_files, spans_by_day.get(day, []), f, need, cursor, lo, tr)
+                if not ids.height:
+                    continue
                 sql, params = self._rows_sql(parts_files, ids["trace_id"].to_list())
-                frames.append(self.r.query(sql, params))
-                need -= ids.height
+                page = self.r.query(sql, params)
+            else:  # both phases in one statement: one round trip
+                ids_sql, ids_params = self._ids_sql(parts_files, f, need, cursor, None, (lo, lo + DAY_US))
+                sql, params = self._rows_sql(parts_files, None, ids_sql)
+                page = self.r.query(sql, ids_params + params)
+            if page.height:
+                frames.append(page)
+                need -= page.height
             if need <= 0:
                 break
         rows = pl.concat(frames, how="vertical_relaxed") if frames else self._empty()
@@ -176,8 +178,38 @@ class TraceQueries:
             nxt = Cursor(_us(last["start_time"]), last["trace_id"])
         return TracePage(rows, nxt, scanned)
 
+    def _text_day(self, parts_files: list[str], spans: list[Segment], f: TraceFilter, need: int,
+                  cursor: Cursor | None, day_lo: int, tr: TimeRange) -> pl.DataFrame:
+        """One day's text matches, newest slice first: a trace that started at or after a
+        slice's start has all its spans there or later, so once the slices read so far
+        hold a page of matching traces that started in them, older slices cannot add to
+        it. A common term reads only the newest hours; a rare one reads the day (and
+        the trigram index skips most of a sealed day)."""
+        day_hi = day_lo + DAY_US
+        hi = min(tr.until_us or day_hi, day_hi)
+        if cursor is not None:
+            hi = min(hi, cursor.start_us + 1)
+        floor = max(tr.since_us or day_lo, day_lo)
+        found: set[str] = set()
+        s_hi = hi
+        ids = pl.DataFrame({"trace_id": [], "start_time": []})
+        while s_hi > floor:
+            s_lo = max(floor, s_hi - TEXT_SLICE_US)
+            segs = [s for s in spans if s.min_us < s_hi and s.max_us >= s_lo]
+            found.update(self.text.trace_ids(segs, f.text, s_lo, s_hi))
+            if found:
+                sql, params = self._ids_sql(parts_files, f, need, cursor, sorted(found), (s_lo, day_hi))
+                ids = self.r.query(sql, params)
+                if ids.height >= need:
+                    break
+            s_hi = s_lo
+        if ids.height < need and found:  # the whole day was read: every match of the day counts
+            sql, params = self._ids_sql(parts_files, f, need, cursor, sorted(found), (day_lo, day_hi))
+            ids = self.r.query(sql, params)
+        return ids
+
     def _empty(self) -> pl.DataFrame:
-        sql, params = self._rows_sql([], [])
+        sql, params = self._rows_sql([], [])  # no files: the typed empty result
         return self.r.query(sql, params)
 
     def summary(self, trace_id: str, around_us: int | None = None) -> dict[str, Any] | None:

@@ -37,6 +37,7 @@ def _table(keep: str, to: bytes, other: bytes) -> bytes:
 _ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 # word bytes stay, every other byte becomes a space: split() then gives the words
 _WORD_BYTES = bytes(b if chr(b) in _ALNUM + "_" else 0x20 for b in range(256))
+_WORD_OR_HIGH_BYTES = bytes(b if b >= 0x80 or chr(b) in _ALNUM + "_" else 0x20 for b in range(256))
 _NOT_DIGITS = bytes(b for b in range(256) if chr(b) not in "0123456789")
 _TOKEN_BYTES = _table(_ALNUM + "+/=_-", b"t", b" ")  # injection._TOKEN's class
 _HEX_BYTES = bytes(
@@ -56,7 +57,16 @@ def words_of(text: str) -> frozenset[str]:
     """The maximal runs of ``\\w`` characters of ``text`` (what ``\\b`` bounds)."""
     if text.isascii():
         return frozenset(text.encode("ascii").translate(_WORD_BYTES).decode("ascii").split())
-    return frozenset(_WORD.findall(text))
+    # split at ASCII non-word characters in C (UTF-8 sequences are never cut:
+    # their bytes are all >= 0x80), then the regex only on the tokens that
+    # hold other characters, which may or may not be word characters
+    words: set[str] = set()
+    for token in set(_encode(text).translate(_WORD_OR_HIGH_BYTES).split()):
+        if token.isascii():
+            words.add(token.decode("ascii"))
+        else:
+            words.update(_WORD.findall(token.decode("utf-8", "surrogatepass")))
+    return frozenset(words)
 
 
 class TextFacts:

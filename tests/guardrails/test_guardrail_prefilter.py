@@ -4,6 +4,7 @@ requirements derived from the rules hold on whatever their regexes match, and
 clean text is rejected before any detector runs."""
 
 import base64
+import re
 import codecs
 import json
 from datetime import datetime, timezone
@@ -242,3 +243,11 @@ def test_redaction_leaves_clean_rows_as_they_came_and_masks_the_rest():
 def test_batch_normalization_matches_the_rules_view():
     text = "Ignore_all-previous INSTRUCTIONS"
     assert normalized([text]).to_pylist() == [normalize(text)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("abcXYZ019_ -.,'\n’“”—éßİıſK\u200b\u0301😀日本\U000e0041")), max_size=40) | st.text(max_size=40))
+def test_words_are_the_regex_words(text):
+    """The fast split agrees with \\w+ on any text: ASCII, accents, marks,
+    punctuation outside ASCII, emoji, tag characters."""
+    assert words_of(text) == frozenset(re.findall(r"\w+", text))

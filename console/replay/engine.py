@@ -352,6 +352,9 @@ class ReplayEngine:
             "timeout": self.timeout_s,
             "max_retries": 0,
             "drop_params": True,
+            # Requests with tools otherwise go through LiteLLM's MCP-gateway check, which imports
+            # the optional `mcp` package and fails (as a "connection" error) without it.
+            "_skip_mcp_handler": True,
             **plan.params,
         }
         if plan.api_base:

@@ -25,6 +25,7 @@ from textual.timer import Timer
 from textual.widgets import Button, DataTable, Static, TabbedContent, TabPane
 
 from console.palette import Palette
+from console.replay.recording import SERVICE_NAME as REPLAY_SERVICE
 from console.screens.base import PaneCommand, PaneScreen
 from console.screens.prompt_dialogs import Choice, ChoiceDialog, VersionDiffScreen, version_text
 from console.screens.prompts_messages import (
@@ -44,7 +45,7 @@ from console.screens.prompts_messages import (
 from console.text import clean
 from console.widgets.batch_view import BatchTable, BatchView
 from console.widgets.virtual_table import VirtualTable
-from console.widgets.prompt_editor import PromptEditor
+from console.widgets.prompt_editor import PromptEditor, short
 from console.widgets.prompt_table import PromptTable, version_rows
 from console.widgets.replay_view import ReplaySetup, ReplayView, TokenBuffer, result_metrics
 
@@ -71,6 +72,15 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def estimate_text(estimate: Any) -> str:
+    """The cost estimate in one line; no dollar figure where no call has a known price."""
+    if estimate.unpriced_models and not estimate.usd_expected:
+        return (f"{estimate.calls} calls, ~{estimate.input_tokens:,} input + ~{estimate.output_tokens_expected:,} "
+                f"output tokens; cost unknown: no price for {', '.join(estimate.unpriced_models)} "
+                "(a self-hosted endpoint, or a model the price map lacks)")
+    return estimate.describe()
+
+
 def normalize_endpoint(value: str) -> str | None:
     """An OpenAI-compatible base URL: ``host:port`` and bare ``http://host:port`` get ``/v1``."""
     value = value.strip().rstrip("/")
@@ -95,7 +105,7 @@ class PromptsScreen(PaneScreen):
         Binding("ctrl+b", "run_batch", "Run batch", id="prompts.batch_run",
                 tooltip="Estimate the cost of a batch replay, then run it"),
         Binding("escape", "cancel_run", "Cancel", show=False, id="prompts.cancel",
-                tooltip="Stop the running replay or batch"),
+                tooltip="Stop the running replay or batch; with none, leave the text field"),
         Binding("enter", "open_selected", "Open", show=False, id="prompts.open",
                 tooltip="Open the prompt (list), or the row's A/B (batch)"),
         Binding("v", "diff_versions", "Versions", show=False, id="prompts.versions",
@@ -208,8 +218,11 @@ class PromptsScreen(PaneScreen):
 
     def action_show_tab(self, name: str) -> None:
         self.query_one(TabbedContent).active = TABS[name]
-        focus = {"list": "#prompts-table", "editor": "#prompt-text", "replay": "#replay-run",
-                 "batch": "#batch-table"}[name]
+        self._focus_tab(name)
+
+    def _focus_tab(self, name: str) -> None:
+        batch = "#batch-table" if self.batch_report is not None or self.batch_runner is not None else "#batch-query"
+        focus = {"list": "#prompts-table", "editor": "#prompt-text", "replay": "#replay-run", "batch": batch}[name]
         self.query_one(focus).focus()
 
     @property
@@ -467,7 +480,8 @@ class PromptsScreen(PaneScreen):
         self.editor.validate_now()
         errors = [i for i in self.editor.issues if i.severity == "error"]
         if errors:
-            self.notify(f"not saved: {len(errors)} error{'s' if len(errors) != 1 else ''}: {errors[0]}",
+            where = f" (line {errors[0].line})" if errors[0].line else ""
+            self.notify(f"not saved: {len(errors)} error{'s' if len(errors) != 1 else ''}: {errors[0].message}{where}",
                         severity="error", markup=False)
             return
         if not self.dirty and self.current_path is not None:
@@ -685,7 +699,7 @@ class PromptsScreen(PaneScreen):
         else:
             t.append(" · no prompt linked: B can change model or parameters", style=c("muted"))
         if msg.variables:
-            shown = ", ".join(f"{k}={clean(v, 24, one_line=True)}" for k, v in list(msg.variables.items())[:4])
+            shown = ", ".join(f"{k}={short(v, 28)}" for k, v in list(msg.variables.items())[:4])
             t.append(f"\nvariables: {shown}", style=c("muted"))
         self.setup.set_source(t)
         if self.request.has_recording:
@@ -908,6 +922,15 @@ class PromptsScreen(PaneScreen):
         self.notify(f"replay done · {note}", markup=False, timeout=3)
 
     def action_cancel_run(self) -> None:
+        """Stop what runs; with nothing running, leave a text field (so 1-5 switch panes again)."""
+        running = self.batch_runner is not None or any(
+            w.group == "replay-run" and w.is_running for w in self.workers)
+        if not running:
+            from textual.widgets import Input, Select
+
+            if isinstance(self.focused, Input | Select):
+                self._focus_tab(self.tab if self.tab != "batch" or self.batch_report is not None else "list")
+            return
         if self.batch_runner is not None:
             self.replay.loop.call_soon(self.batch_runner.cancel)
             self.batch.show_progress(*self._progress_figures(), note="cancelling…")
@@ -1012,6 +1035,8 @@ class PromptsScreen(PaneScreen):
                 from store.query.filters import parse
 
                 trace_filter = handed if handed is not None else parse(query)
+                if "service:" not in query:  # replays are traces too; replaying them again is rarely meant
+                    trace_filter = parse(f"{query} -service:{REPLAY_SERVICE}".strip())
                 prompt_id = prompt.id if prompt is not None else None
                 spans = self.service.spans_for_filter(trace_filter, limit, prompt_id)
                 items = [BatchItem(RecordedRequest.from_span(s), id=s["trace_id"]) for s in spans]
@@ -1056,14 +1081,14 @@ class PromptsScreen(PaneScreen):
         if msg.runner.checks:
             body.append(f" · checks: {', '.join(ch.name for ch in msg.runner.checks)}", style=c("muted"))
         body.append("\n\nestimate: ", style=c("muted"))
-        body.append(msg.estimate.describe(), style=c("warning", "bold"))
+        body.append(estimate_text(msg.estimate), style=c("warning", "bold"))
         if msg.estimate.unplannable:
             body.append(f"\n{msg.estimate.unplannable} calls cannot be made (their rows will show why)",
                         style=c("warning"))
         for note in msg.notes:
             body.append(f"\n{note}", style=c("muted"))
         self.batch.query_one("#batch-progress-text", Static).update(
-            Text(f"estimated: {msg.estimate.describe()}", style=c("muted")))
+            Text(f"estimated: {estimate_text(msg.estimate)}", style=c("muted")))
 
         def done(choice: str | None) -> None:
             if choice == "run" and msg.generation == self.batch_gen:
@@ -1080,6 +1105,7 @@ class PromptsScreen(PaneScreen):
         self.batch_runner, self.batch_items, self.batch_report = msg.runner, msg.items, None
         self.batch_feed = msg.feed
         self.batch.start([item.id or str(i) for i, item in enumerate(msg.items)])
+        self.batch.table.focus()  # rows to move through while it runs; escape cancels
         self.batch.show_progress(0, len(msg.items), 0, 0.0)
         self.run_batch(msg.generation, msg.runner, msg.items, msg.variant_a, msg.variant_b)
 

@@ -34,6 +34,12 @@ _KEY = re.compile(r"^(?P<indent>\s*(?:-\s+)?)(?P<key>[A-Za-z_][\w.\-/]*)\s*:(?=\
 _BLOCK = re.compile(r":\s*[|>][-+0-9]*\s*(#.*)?$")
 
 
+def short(value: Any, limit: int) -> str:
+    """One line of at most ``limit`` characters, cut with an ellipsis."""
+    text = clean(value, 10 * limit, one_line=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def line_kinds(lines: list[str]) -> list[str]:
     """Per line: "key" (a mapping key starts it), "block" (inside a | or > scalar),
     "comment", or "text"."""
@@ -196,16 +202,16 @@ class PromptEditor(Horizontal):
                 t.append(f"{{{{{name}}}}}", style=c("accent", "bold"))
                 recorded = (self.values or {}).get(name)
                 if recorded is not None:
-                    t.append(f" = {clean(recorded, 60, one_line=True)}", style=c("foreground"))
+                    t.append(f" = {short(recorded, 60)}", style=c("foreground"))
                 t.append("\n")
         for spec in prompt_variables(self.prompt).values() if self.prompt is not None else ():
             t.append(f"{{{{{spec.name}}}}}", style=c("accent", "bold"))
             recorded = (self.values or {}).get(spec.name)
             if recorded is not None:
-                t.append(f" = {clean(recorded, 60, one_line=True)!s}", style=c("foreground"))
+                t.append(f" = {short(recorded, 60)}", style=c("foreground"))
                 t.append("  (trace)", style=c("muted"))
             elif spec.default is not None:
-                t.append(f" default {clean(spec.default, 50, one_line=True)}", style=c("muted"))
+                t.append(f" default {short(spec.default, 50)}", style=c("muted"))
             else:
                 t.append(" required", style=c("warning"))
             if not spec.declared and self.prompt is not None and self.prompt.declares_variables:

@@ -106,7 +106,7 @@ def cells(row: VersionRow, c: Palette, current: str | None = None) -> list[Any]:
     err = stats["error_rate"]
     return [
         name,
-        Text(row.version or "(none)", style=c("muted") if not row.version else ""),
+        Text(row.version or "(no version)", style=c("muted") if not row.version else ""),
         Text(source, style=c("warning") if row.problem else c("muted")),
         Text(str(traces) if traces else "-", justify="right"),
         Text(f"+{fp}" if fp else "-", justify="right", style=c("accent") if fp else c("muted")),

@@ -61,6 +61,9 @@ def result_metrics(result: Any, c: Palette) -> Text:
     if result.error is not None:
         t.append("✗ ", style=c("error", "bold"))
         t.append(clean(result.error.message, 600), style=c("error"))
+        detail = result.error.detail
+        if detail and detail not in result.error.message:
+            t.append(f"\n{clean(detail, 300, one_line=True)}", style=c("muted"))
         return t
     u = result.usage
     parts = []

@@ -9,6 +9,9 @@
   each (for diffs against versions that exist only in traces).
 - :func:`first_llm_spans`: one LLM span per trace, for batch replays over a filter.
 
+Replays recorded by the console (service ``llmops-console-replay``) are left out of
+the first four: a replay tests a prompt, it is not traffic the prompt served.
+
 Frames come back with the columns of :data:`STATS_COLUMNS`; a version not recorded on
 spans is ``""``.
 """
@@ -27,6 +30,10 @@ from store.query.reader import ALL_TIME, StoreReader, TimeRange
 STATS_COLUMNS = ("prompt_id", "prompt_version", "traces", "calls", "cost_usd", "unpriced", "mean_latency_ms",
                  "error_rate", "last_seen")
 FINGERPRINT_SPANS = 1000  # recent unlinked LLM spans the matcher looks at
+# Replays are recorded as traces of this service (console.replay.recording.SERVICE_NAME): they
+# are tests of a prompt, not traffic it served, so these queries leave them out.
+REPLAY_SERVICE = "llmops-console-replay"
+_NOT_REPLAY = f"service IS DISTINCT FROM '{REPLAY_SERVICE}'"
 
 # One aggregate for both linkings: LLM calls are the figures; a version tagged only on
 # non-LLM spans (the app annotated its own span) still counts the traces it served.
@@ -46,7 +53,7 @@ _STATS_SQL = """
 
 def linked_stats(reader: StoreReader, tr: TimeRange = ALL_TIME) -> pl.DataFrame:
     """Per (prompt_id, prompt_version) over spans carrying ``prompt.id``."""
-    sql = (f"SELECT {_STATS_SQL} FROM {reader.scan('spans', tr)} WHERE prompt_id IS NOT NULL "
+    sql = (f"SELECT {_STATS_SQL} FROM {reader.scan('spans', tr)} WHERE prompt_id IS NOT NULL AND {_NOT_REPLAY} "
            f"GROUP BY prompt_id, coalesce(prompt_version, '') ORDER BY prompt_id, last_seen DESC")
     return reader.query(sql).select(STATS_COLUMNS)
 
@@ -57,7 +64,7 @@ def unlinked_llm_spans(reader: StoreReader, limit: int = FINGERPRINT_SPANS, tr: 
     Two steps so that the big message column is read for ``limit`` rows only."""
     source = reader.scan("spans", tr)
     newest = reader.query(
-        f"SELECT span_id, start_time FROM {source} WHERE prompt_id IS NULL AND kind = 'llm' "
+        f"SELECT span_id, start_time FROM {source} WHERE prompt_id IS NULL AND kind = 'llm' AND {_NOT_REPLAY} "
         f"AND input_messages IS NOT NULL ORDER BY start_time DESC LIMIT {int(limit)}")
     if not newest.height:
         return reader.query(f"SELECT trace_id, span_id, kind, start_time, duration_ms, status, cost_usd, "
@@ -133,7 +140,7 @@ def trace_versions(reader: StoreReader, prompt_id: str, tr: TimeRange = ALL_TIME
     df = reader.query(
         f"SELECT prompt_version, count(DISTINCT trace_id)::BIGINT AS traces, "
         f"arg_max(input_messages, start_time) AS example, max(start_time) AS last_seen "
-        f"FROM {reader.scan('spans', tr)} WHERE prompt_id = ? AND prompt_version IS NOT NULL "
+        f"FROM {reader.scan('spans', tr)} WHERE prompt_id = ? AND prompt_version IS NOT NULL AND {_NOT_REPLAY} "
         f"AND prompt_version <> '' GROUP BY prompt_version ORDER BY last_seen DESC", [prompt_id])
     out = []
     for row in df.iter_rows(named=True):
@@ -145,7 +152,7 @@ def trace_versions(reader: StoreReader, prompt_id: str, tr: TimeRange = ALL_TIME
 def prompt_spans(reader: StoreReader, prompt_id: str, version: str | None = None, limit: int = 50,
                  tr: TimeRange = ALL_TIME) -> pl.DataFrame:
     """The newest LLM spans made with a prompt (optionally one version)."""
-    where, params = ["prompt_id = ?", "kind = 'llm'"], [prompt_id]
+    where, params = ["prompt_id = ?", "kind = 'llm'", _NOT_REPLAY], [prompt_id]
     if version is not None:
         where.append("coalesce(prompt_version, '') = ?")
         params.append(version)

@@ -80,3 +80,24 @@ def test_prompt_spans_and_first_llm_spans(built) -> None:  # type: ignore[no-unt
     assert [r["trace_id"] for r in rows] == [ps.other_traces[0], ps.linked_traces[0]]
     assert rows[1]["prompt_id"] == "support-answer" and rows[1]["kind"] == "llm"
     assert first_llm_spans(reader, []) == []
+
+
+def test_replays_are_not_counted_as_traffic(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    from datetime import timedelta
+
+    from console.replay.recording import SERVICE_NAME
+    from store.query.prompts import REPLAY_SERVICE
+    from tests.support.prompt_store import llm_trace
+    from tests.support.stores import T0, chat, write
+
+    assert REPLAY_SERVICE == SERVICE_NAME
+    ps = build(tmp_path)
+    write(ps.store, llm_trace(900, T0 + timedelta(hours=1), [chat("user", "Customer (Team plan) asks:\nhi")], "ok",
+                             service=REPLAY_SERVICE, prompt_id="support-answer", prompt_version=ps.support_version,
+                             prompt_vars=json.dumps({"question": "hi", "plan": "Team"})))
+    reader = StoreReader(ps.store)
+    current = linked_stats(reader).filter(prompt_version=ps.support_version).row(0, named=True)
+    assert current["traces"] == 6
+    assert prompt_spans(reader, "support-answer", limit=1)["trace_id"].to_list() == [ps.linked_traces[0]]
+    assert [v.count for v in trace_versions(reader, "support-answer")] == [6, 2]

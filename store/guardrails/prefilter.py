@@ -9,7 +9,7 @@ tier never changes what is found, only how fast nothing is found:
 - PII: an ``@`` for emails, enough ASCII digits for the number detectors;
 - secrets: the literal markers their patterns start with;
 - injection rules: the words each rule's regex needs (derived from the regex by
-  ``literals.requirements``), and enough rule weight among the rules that could
+  ``literals.requirement``), and enough rule weight among the rules that could
   match to reach the flagging threshold; encoded payloads: a long base64-like
   run, ``\\x`` escapes, spaced hex or a word about ciphers;
 - invisible Unicode: a non-ASCII character;
@@ -106,13 +106,6 @@ class TextFacts:
         if self._words_lowered is None:
             self._words_lowered = words_of(self.lowered)
         return self._words_lowered
-
-
-def has_any(text: str, markers: Iterable[str]) -> bool:
-    for marker in markers:
-        if marker in text:
-            return True
-    return False
 
 
 # Characters by how often they turn up in ordinary text, most often first.

@@ -13,7 +13,6 @@ import orjson
 import pyarrow as pa
 import pytest
 import test_guardrail_injection
-import test_guardrail_output  # noqa: F401 - its cases are read below
 import test_guardrail_pii
 import test_guardrail_secrets
 from hypothesis import HealthCheck, given, settings

@@ -35,9 +35,9 @@ from store.schema import SPANS  # noqa: E402
 from store.segments.compaction import full_compaction  # noqa: E402
 from store.segments.writer import SegmentWriter  # noqa: E402
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 FLUSHES_PER_DAY = 8  # the default compaction fan-in: each day ends as one compacted segment
-SPANS_PER_TRACE = 8.4  # what the trace shapes below average, to size the day
+SPANS_PER_TRACE = 4.18  # what the trace shapes below average, to size the day
 
 # The pricing a user of this store would configure (also written to config.toml).
 PRICING: dict[str, Any] = {

@@ -32,7 +32,7 @@ from console import format as fmt
 from console.messages import ExportFinished, QueryFailed
 from console.palette import Palette
 from console.screens.base import PaneCommand, PaneScreen
-from console.services.costs import RANGE_BUCKET, RANGES, BudgetStatus, CostsService, drill_query
+from console.services.costs import RANGE_BUCKET, RANGES, BudgetStatus, CostsService, Superseded, drill_query
 from console.text import clean
 from console.widgets.cost_chart import ChartData, CostChart
 from console.widgets.cost_tables import (AlertLogTable, BudgetTable, CacheTable, FlaggedTable, GroupTable,
@@ -43,7 +43,9 @@ from store.query.costs import CostQuery, CostQueryError, CostReport
 
 CLOCK: Callable[[], float] = time.time  # tests freeze it
 SHOW_TIMING = True  # snapshots turn the (varying) query and draw times off
+HOT_COPY = True  # keep sealed segments' cost columns warm in DuckDB (store.query.cost_cache)
 REFRESH_SECONDS = 30.0
+TABLE_ROWS = 200  # the most expensive groups listed; the export has them all
 BUCKETS = ("hour", "day", "week")
 GROUP_BYS = ("model", "provider", "service", "user", "session", "tag", "prompt", "trace", "source", "attr")
 GROUP_LABELS = {"prompt": "prompt version", "trace": "trace name", "source": "cost source", "attr": "attribute…"}
@@ -104,17 +106,19 @@ class CostsScreen(PaneScreen):
         self.flagged: FlaggedReport | None = None
         self.budgets: BudgetStatus | None = None
         self.audit_generation = -1
+        self.flagged_generation = -1
         self.loaded_at: float | None = None  # perf_counter when the last question was asked
         self.last_timing: tuple[float, float] = (0.0, 0.0)  # query ms, draw ms
         self.last_total_ms = 0.0  # from the question to the drawn answer
+        self.asking = False  # a report question is out
         self._service: CostsService | None = None
-        self._syncing = False
 
     @property
     def service(self) -> CostsService:
         if self._service is None:
             self._service = CostsService(self.app.settings, self.app.store.reader,  # type: ignore[attr-defined]
-                                         now=lambda: CLOCK())
+                                         now=lambda: CLOCK(), hot=HOT_COPY)
+            self._service.warm()
         return self._service
 
     # -- layout ------------------------------------------------------------------------------
@@ -169,7 +173,9 @@ class CostsScreen(PaneScreen):
         by = f"attr:{self.attr_key}" if self.by == "attr" else self.by
         return self.service.query(self.range_key, self.bucket, (by,))
 
-    def reload(self) -> None:
+    def reload(self, range_changed: bool = True) -> None:
+        """Ask the current question; the flagged spans depend on the range only, so a
+        new group-by or bucket (``range_changed=False``) leaves them as they are."""
         if self.by == "attr" and not self.attr_key:
             self.show_summary_text("type an attribute key (a raw span attribute such as app.team) and press enter")
             return
@@ -180,22 +186,32 @@ class CostsScreen(PaneScreen):
             return
         self.generation += 1
         self.query_ = q
+        self.asking = True
         self.loaded_at = time.perf_counter()
         self.query_one("#costs-timing", Static).update("loading…" if SHOW_TIMING else "")
         self.load_report(q, self.generation)
-        self.load_flagged(q, self.generation)
+        if range_changed or self.flagged is None:
+            self.flagged_generation = self.generation
+            self.load_flagged(q, self.generation)
         if self.view == "costs-audit":
             self.load_audit(q, self.generation)
 
     def refresh_if_shown(self) -> None:
-        if self.is_current:
+        if self.is_current and not self.asking:  # never stack a refresh on a slow answer
+            self.service.warm()
             self.reload()
             self.load_budgets()
+
+    def on_unmount(self) -> None:
+        if self._service is not None:
+            self._service.close()
 
     @work(thread=True, exclusive=True, group="costs-explore", exit_on_error=False, description="cost explorer")
     def load_report(self, q: CostQuery, generation: int) -> None:
         try:
             report = self.service.explore(q)
+        except Superseded:
+            return
         except Exception as e:  # shown in the summary; the pane stays usable
             self.post_message(QueryFailed("costs", f"{type(e).__name__}: {e}"))
             return
@@ -205,6 +221,8 @@ class CostsScreen(PaneScreen):
     def load_flagged(self, q: CostQuery, generation: int) -> None:
         try:
             self.post_message(FlaggedLoaded(self.service.flagged(q), generation))
+        except Superseded:
+            return
         except Exception as e:
             self.post_message(QueryFailed("flagged spans", f"{type(e).__name__}: {e}"))
 
@@ -212,6 +230,8 @@ class CostsScreen(PaneScreen):
     def load_audit(self, q: CostQuery, generation: int) -> None:
         try:
             self.post_message(AuditLoaded(self.service.audit(q), generation))
+        except Superseded:
+            return
         except Exception as e:
             self.post_message(QueryFailed("token audit", f"{type(e).__name__}: {e}"))
 
@@ -232,10 +252,11 @@ class CostsScreen(PaneScreen):
             return
         t0 = time.perf_counter()
         first = self.report is None
+        self.asking = False
         self.report = msg.report
         self.query_one(CostChart).show(ChartData.of(msg.report))
         table = self.query_one(GroupTable)
-        table.show(msg.report.groups.head(500).to_dicts(), msg.report.columns, keep_cursor=not first)
+        table.show(msg.report.groups.head(TABLE_ROWS).to_dicts(), msg.report.columns, keep_cursor=not first)
         draw_ms = (time.perf_counter() - t0) * 1000
         self.last_timing = (msg.report.elapsed_ms, draw_ms)
         self.update_summary()
@@ -246,7 +267,7 @@ class CostsScreen(PaneScreen):
 
     @on(FlaggedLoaded)
     def show_flagged(self, msg: FlaggedLoaded) -> None:
-        if msg.generation != self.generation:
+        if msg.generation != self.flagged_generation:
             return
         self.flagged = msg.report
         from console.widgets.cost_tables import FLAG_TEXT
@@ -311,6 +332,8 @@ class CostsScreen(PaneScreen):
         if msg.what == "export":
             self.notify(f"export failed: {msg.error}", severity="error", markup=False)
             return
+        if msg.what == "costs":
+            self.asking = False
         self.query_one("#costs-timing", Static).update("")
         self.show_summary_text(f"⚠ could not load {msg.what}: {msg.error}")
 
@@ -345,6 +368,8 @@ class CostsScreen(PaneScreen):
             firing = sum(1 for cond in self.budgets.conditions if cond.active)
             if firing:
                 out.append(f" · {firing} over budget", style=c("error", "bold"))
+        if r.groups.height > TABLE_ROWS:
+            out.append(f" · top {TABLE_ROWS} of {r.groups.height:,} groups listed (export for all)", style=c("muted"))
         if self.service.pricing_error:
             out.append(f" · ⚠ {self.service.pricing_error}", style=c("warning"))
         for note in r.notes:
@@ -354,7 +379,10 @@ class CostsScreen(PaneScreen):
     # -- controls ----------------------------------------------------------------------------
     @on(Select.Changed)
     def select_changed(self, event: Select.Changed) -> None:
-        if self._syncing or event.value is Select.BLANK:
+        if event.value is Select.BLANK:
+            return
+        current = {"costs-range": self.range_key, "costs-bucket": self.bucket, "costs-by": self.by}
+        if current.get(event.select.id or "") == event.value:
             return
         if event.select.id == "costs-range":
             self.range_key = str(event.value)
@@ -369,24 +397,23 @@ class CostsScreen(PaneScreen):
             if self.by == "attr" and not self.attr_key:
                 attr.focus()
         self._sync_selects()
-        self.reload()
+        self.reload(range_changed=event.select.id == "costs-range")
 
     @on(Input.Submitted, "#costs-attr")
     def attr_submitted(self, event: Input.Submitted) -> None:
         self.attr_key = event.value.strip()
         self.query_one(GroupTable).focus()
-        self.reload()
+        self.reload(range_changed=False)
 
     def _sync_selects(self) -> None:
-        self._syncing = True
-        try:
-            for select_id, value in (("#costs-range", self.range_key), ("#costs-bucket", self.bucket),
-                                     ("#costs-by", self.by)):
-                select = self.query_one(select_id, Select)
-                if select.value != value:
+        """Show the state in the selects without them reporting it back as a change (a
+        late echo of an older value would undo a newer key press)."""
+        for select_id, value in (("#costs-range", self.range_key), ("#costs-bucket", self.bucket),
+                                 ("#costs-by", self.by)):
+            select = self.query_one(select_id, Select)
+            if select.value != value:
+                with select.prevent(Select.Changed):
                     select.value = value
-        finally:
-            self._syncing = False
 
     def _cycle(self, values: tuple[str, ...], current: str) -> str:
         return values[(values.index(current) + 1) % len(values)]
@@ -400,7 +427,7 @@ class CostsScreen(PaneScreen):
     def action_cycle_bucket(self) -> None:
         self.bucket = self._cycle(BUCKETS, self.bucket)
         self._sync_selects()
-        self.reload()
+        self.reload(range_changed=False)
 
     def action_cycle_by(self) -> None:
         self.by = self._cycle(GROUP_BYS, self.by)
@@ -408,7 +435,7 @@ class CostsScreen(PaneScreen):
             self.by = self._cycle(GROUP_BYS, self.by)  # the attribute needs a key first: `a`
         self.query_one("#costs-attr", Input).display = self.by == "attr"
         self._sync_selects()
-        self.reload()
+        self.reload(range_changed=False)
 
     def action_attribute(self) -> None:
         self.by = "attr"
@@ -433,7 +460,7 @@ class CostsScreen(PaneScreen):
         if attr is not None:
             self.query_one("#costs-attr", Input).value = attr
         self._sync_selects()
-        self.reload()
+        self.reload(range_changed=range_key is not None)
 
     @property
     def view(self) -> str:

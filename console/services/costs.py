@@ -7,6 +7,7 @@ draws its report and ``export`` writes the same report's rows, so the two agree.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -23,7 +24,8 @@ from store.pricing.config import PricingConfig
 from store.pricing.pricer import Pricer
 from store.pricing.validation import ConfigError
 from store.query.cost_audit import AuditReport, CostAudit, FlaggedReport, alert_log
-from store.query.costs import BUCKETS, CostQueries, CostQuery, CostReport, dimension
+from store.query.cost_cache import HotSpans
+from store.query.costs import BUCKETS, CostQueries, CostQuery, CostReport, Superseded, dimension
 from store.query.filters import _parse_when
 from store.query.reader import StoreReader
 
@@ -44,7 +46,10 @@ class BudgetStatus:
 
 class CostsService:
     def __init__(self, settings: Settings, reader: StoreReader | None = None,
-                 now: Callable[[], float] = time.time):
+                 now: Callable[[], float] = time.time, hot: bool = False):
+        """``hot``: keep a hot copy of the sealed segments' cost columns (``HotSpans``),
+        warmed in the background, for a console that asks many questions; a one-shot
+        command reads Parquet."""
         self.settings = settings
         self.reader = reader or StoreReader(Path(settings.store), threads=2)
         self.now = now
@@ -54,8 +59,40 @@ class CostsService:
         except ConfigError as e:  # shown in the pane; prices fall back to LiteLLM's map alone
             self.pricing_error = f"[pricing] {e}"
             pricer = Pricer()
-        self.queries = CostQueries(self.reader, pricer)
+        self.hot = HotSpans(self.reader) if hot else None
+        self.queries = CostQueries(self.reader, pricer, self.hot)
         self.audits = CostAudit(self.queries)
+        self._warming: threading.Thread | None = None
+        self._inflight: dict[str, object] = {}  # kind of question -> the newest one's token
+        self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        """Bring the hot copy up to date with the manifest, in the background."""
+        if self.hot is None or (self._warming is not None and self._warming.is_alive()):
+            return
+        self._warming = threading.Thread(target=self.hot.sync, name="costs-hot-copy", daemon=True)
+        self._warming.start()
+
+    def close(self) -> None:
+        if self.hot is not None:
+            self.hot.close()
+
+    def _latest_only(self, kind: str, ask: Callable[[Callable[[], bool]], Any]) -> Any:
+        """``ask(superseded)``, where ``superseded()`` turns true once a newer question of
+        the same kind has come in: the work checks it between its steps, so a user flicking
+        through group-bys does not queue up scans (a statement already running finishes).
+        A superseded question raises ``Superseded``."""
+        token = object()
+        with self._lock:
+            self._inflight[kind] = token
+
+        def superseded() -> bool:
+            return self._inflight.get(kind) is not token
+
+        result = ask(superseded)
+        if superseded():
+            raise Superseded(kind)
+        return result
 
     # -- questions -----------------------------------------------------------------------
     def query(self, range_key: str, bucket: str, by: tuple[str, ...],
@@ -70,7 +107,7 @@ class CostsService:
         return CostQuery(parse_time(since, now), until_us, bucket, by)
 
     def explore(self, q: CostQuery) -> CostReport:
-        return self.queries.explore(q)
+        return self._latest_only("explore", lambda superseded: self.queries.explore(q, superseded))
 
     def export(self, report: CostReport, path: Path, fmt: str) -> int:
         from console.export import write_rows
@@ -78,10 +115,10 @@ class CostsService:
         return write_rows(report.export_frame(), path, fmt)
 
     def audit(self, q: CostQuery) -> AuditReport:
-        return self.audits.audit(q)
+        return self._latest_only("audit", lambda superseded: self.audits.audit(q))
 
     def flagged(self, q: CostQuery) -> FlaggedReport:
-        return self.audits.flagged(q)
+        return self._latest_only("flagged", lambda superseded: self.audits.flagged(q))
 
     def alerts(self, limit: int = 200) -> pl.DataFrame:
         return alert_log(self.reader, None, limit)
@@ -164,5 +201,5 @@ def drill_query(dims: dict[str, str | None], since_us: int, until_us: int) -> tu
     return " ".join(parts), left_out
 
 
-__all__ = ["BUCKETS", "RANGES", "RANGE_BUCKET", "BudgetStatus", "CostsService", "RepriceOutcome", "drill_query",
-           "parse_time", "reprice"]
+__all__ = ["BUCKETS", "RANGES", "RANGE_BUCKET", "BudgetStatus", "CostsService", "RepriceOutcome", "Superseded",
+           "drill_query", "parse_time", "reprice"]

@@ -108,8 +108,9 @@ class CostAudit:
     # -- top traces ----------------------------------------------------------------------
     def top_traces(self, q: CostQuery, limit: int) -> pl.DataFrame:
         """The ``limit`` most expensive traces and the ``limit`` with most input tokens."""
-        def build() -> tuple[str, list[Any]]:
-            cte, params = self.q.priced_cte(q.since_us, q.until_us, [Key("s.trace_id", "trace_id")])
+        def build(gpu_table: str | None) -> tuple[str, list[Any]]:
+            cte, params = self.q.priced_cte(q.since_us, q.until_us, [Key("s.trace_id", "trace_id")],
+                                            gpu_table=gpu_table)
             sql = f"""
                 WITH {cte}, per_trace AS MATERIALIZED (
                     SELECT trace_id, {MEASURES_SQL} FROM priced GROUP BY trace_id)
@@ -119,7 +120,7 @@ class CostAudit:
             """
             return sql, params
 
-        top = self.r.query_fresh(build)
+        top = self.q.run(build, self.q.gpu_prices(q.since_us, q.until_us))
         if not top.height:
             return top.with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("start_time"),
                                     pl.lit(None, pl.String).alias("trace_name"), pl.lit(None, pl.String).alias("user"))
@@ -188,8 +189,9 @@ class CostAudit:
         """Groups of requests a cache could have answered (see the module docstring)."""
         tr = TimeRange(since_us, q.until_us)
 
-        def build() -> tuple[str, list[Any]]:
-            cte, params = self.q.priced_cte(since_us, q.until_us, [Key("s.span_id", "span_id")])
+        def build(gpu_table: str | None) -> tuple[str, list[Any]]:
+            cte, params = self.q.priced_cte(since_us, q.until_us, [Key("s.span_id", "span_id")],
+                                            gpu_table=gpu_table)
             sql = f"""
                 WITH {cte},
                 costs AS (SELECT span_id, {MEASURES_SQL} FROM priced GROUP BY span_id),
@@ -223,7 +225,7 @@ class CostAudit:
             """
             return sql, params + [since_us, q.until_us]
 
-        out = self.r.query_fresh(build)
+        out = self.q.run(build, self.q.gpu_prices(since_us, q.until_us))
         return out.with_columns(pl.col("first_seen").dt.convert_time_zone("UTC"))
 
     # -- token accounting ----------------------------------------------------------------
@@ -246,7 +248,7 @@ class CostAudit:
                        AND {total} NOT IN ({inp} + {out}, {inp} + {out} - coalesce({read}, 0) - coalesce({write}, 0),
                                            {inp} + {out} + coalesce({reasoning}, 0)))
                    OR {reasoning} > {out}
-                   OR {out} = 0
+                   OR ({out} = 0 AND (output_messages IS NOT NULL OR output_value IS NOT NULL))
                    OR (cost_source = 'reported' AND cost_usd > 0 AND coalesce({inp}, 0) = 0
                        AND coalesce({out}, 0) = 0))
             ORDER BY start_time DESC

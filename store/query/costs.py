@@ -21,16 +21,20 @@ What is counted (docs/costs.md has the exported columns):
 * Group by ``tag`` counts a span under each of its tags (untagged ones under null),
   so those groups can add up to more than the total; the total counts it once.
 
-How it stays fast: one scan and one statement per question. DuckDB reads only the
-columns asked for, from only the day partitions in range, aggregates to (group
-key, GPU bucket), allocates GPU time per bucket on that small result (a span's share
-is linear in its tokens, so a group's share is its summed tokens over the bucket's),
-and folds rows, groups, totals and idle time out of it with grouping sets. Tags are
-grouped as lists and unnested after the first aggregation.
+How it stays fast: one scan per question. DuckDB reads only the columns asked for,
+from only the day partitions in range, and aggregates straight to (bucket, group);
+polars folds the groups, totals and deltas out of that small result. GPU time needs
+each bucket's token total before any span can be priced: those totals come from a
+small per-segment summary (model, server, GPU bucket, tokens, calls of the GPU-time
+spans), computed once per immutable segment file and kept in memory, so the main
+scan only joins a span to its bucket's price per token. Tags are grouped as lists and
+exploded after the aggregation.
 """
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
@@ -39,6 +43,7 @@ import polars as pl
 
 from store.pricing.pricer import Pricer
 from store.pricing.reprice import DEFAULT_GPU_BUCKET
+from store.query.cost_cache import HotSpans, hot_source
 from store.query.reader import StoreReader, TimeRange
 
 HOUR_US = 3_600_000_000
@@ -55,22 +60,28 @@ MEASURES = ("cost_usd", "calls", "unknown_calls", "input_tokens", "output_tokens
             "gpu_time_usd")
 _COST_MEASURES = ("cost_usd", "reported_usd", "computed_usd", "override_usd", "gpu_time_usd")
 _GPU = "cost_source = 'gpu_time'"
-# per (key, GPU bucket): everything but the GPU-time cost, which needs the bucket's totals
-_LEVEL1_SQL = f"""
-    count(*) AS calls,
-    count(*) FILTER (WHERE cost_usd IS NULL AND NOT {_GPU}) AS _unknown,
-    sum(cost_usd) FILTER (WHERE NOT {_GPU}) AS _cost,
-    coalesce(sum(input_tokens), 0) AS input_tokens,
-    coalesce(sum(output_tokens), 0) AS output_tokens,
-    coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens,
-    coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens,
-    coalesce(sum(reasoning_tokens), 0) AS reasoning_tokens,
-    sum(cost_usd) FILTER (WHERE cost_source = 'reported') AS reported_usd,
-    sum(cost_usd) FILTER (WHERE cost_source = 'computed') AS computed_usd,
-    sum(cost_usd) FILTER (WHERE cost_source = 'override') AS override_usd,
-    sum(greatest(coalesce(input_tokens, 0) + coalesce(output_tokens, 0), 0)::DOUBLE) FILTER (WHERE {_GPU}) AS _gpu_w,
-    count(*) FILTER (WHERE {_GPU}) AS _gpu_n
+_WEIGHT = "greatest(coalesce(input_tokens, 0) + coalesce(output_tokens, 0), 0)"  # the gpu_time rule's tokens
+# The measures over ``priced`` rows (``CostQueries.priced_cte``), in MEASURES order.
+MEASURES_SQL = f"""
+    sum(cost) AS cost_usd,
+    count(*)::BIGINT AS calls,
+    count(*) FILTER (WHERE cost IS NULL)::BIGINT AS unknown_calls,
+    coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
+    coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
+    coalesce(sum(cache_read_tokens), 0)::BIGINT AS cache_read_tokens,
+    coalesce(sum(cache_write_tokens), 0)::BIGINT AS cache_write_tokens,
+    coalesce(sum(reasoning_tokens), 0)::BIGINT AS reasoning_tokens,
+    sum(cost) FILTER (WHERE cost_source = 'reported') AS reported_usd,
+    sum(cost) FILTER (WHERE cost_source = 'computed') AS computed_usd,
+    sum(cost) FILTER (WHERE cost_source = 'override') AS override_usd,
+    sum(cost) FILTER (WHERE {_GPU}) AS gpu_time_usd
 """
+_GPU_CACHE_LIMIT = 20_000  # segment summaries kept (a few KB each)
+_names = itertools.count()
+
+
+class Superseded(Exception):
+    """A newer question made this one moot before it was answered."""
 
 
 class CostQueryError(ValueError):
@@ -198,191 +209,278 @@ class Key:
     params: tuple[Any, ...] = ()
 
 
-# The measures over ``priced`` rows (see ``CostQueries.priced_cte``), in MEASURES order.
-MEASURES_SQL = """
-    CASE WHEN count(_cost) + count(_gpu_cost) > 0
-         THEN coalesce(sum(_cost), 0) + coalesce(sum(_gpu_cost), 0) END AS cost_usd,
-    sum(calls)::BIGINT AS calls,
-    sum(_unknown)::BIGINT AS unknown_calls,
-    sum(input_tokens)::BIGINT AS input_tokens,
-    sum(output_tokens)::BIGINT AS output_tokens,
-    sum(cache_read_tokens)::BIGINT AS cache_read_tokens,
-    sum(cache_write_tokens)::BIGINT AS cache_write_tokens,
-    sum(reasoning_tokens)::BIGINT AS reasoning_tokens,
-    sum(reported_usd) AS reported_usd,
-    sum(computed_usd) AS computed_usd,
-    sum(override_usd) AS override_usd,
-    sum(_gpu_cost) AS gpu_time_usd
-"""
+@dataclass
+class GpuPrices:
+    """What a GPU-time span costs, per (model, server, 5-minute bucket): ``per_token``
+    (the bucket's cost over its tokens; null when it has none) or ``per_call`` (the
+    bucket's cost over its calls), from the endpoint the Pricer matches. ``busy`` is
+    each endpoint's busy buckets (for idle time)."""
+
+    prices: pl.DataFrame  # _model, _server, _gb, _per_token, _per_call
+    busy: pl.DataFrame  # endpoint, gb
+
+    @property
+    def empty(self) -> bool:
+        return self.prices.height == 0
 
 
 class CostQueries:
-    def __init__(self, reader: StoreReader, pricer: Pricer | None = None):
+    """``hot``: a ``HotSpans`` copy the explorer reads sealed segments from (the console
+    keeps one warm); without it every question reads Parquet."""
+
+    def __init__(self, reader: StoreReader, pricer: Pricer | None = None, hot: HotSpans | None = None):
         self.r = reader
         self.pricer = pricer or Pricer()
+        self.hot = hot
+        self._gpu_segments: dict[str, pl.DataFrame] = {}  # segment path -> its GPU-time summary
+        self._gpu_lock = threading.Lock()
 
-    # -- priced spans, grouped ------------------------------------------------------------
-    def priced_cte(self, lo_us: int, hi_us: int, keys: Sequence[Key], join: str = "") -> tuple[str, list[Any]]:
-        """CTEs ending in ``priced``: the priced-kind spans starting in ``[lo_us, hi_us)``
-        aggregated per ``keys`` and GPU bucket, with ``_cost`` (known non-GPU cost),
-        ``_gpu_cost`` (allocated GPU time), ``_unknown`` and the other measures' parts;
-        aggregate them with ``MEASURES_SQL``. ``join`` adds tables after the spans."""
-        endpoints = self.pricer.gpu_endpoints
-        gpu = bool(endpoints)
-        scan_lo = lo_us // GPU_BUCKET_US * GPU_BUCKET_US if gpu else lo_us
-        scan_hi = -(-hi_us // GPU_BUCKET_US) * GPU_BUCKET_US if gpu else hi_us
+    # -- GPU time --------------------------------------------------------------------------
+    def gpu_prices(self, lo_us: int, hi_us: int) -> GpuPrices:
+        """Prices for the GPU-time spans of every bucket that ``[lo_us, hi_us)`` touches."""
+        schema = {"_model": pl.String, "_server": pl.String, "_gb": pl.Int64, "_per_token": pl.Float64,
+                  "_per_call": pl.Float64}
+        none = GpuPrices(pl.DataFrame(schema=schema), pl.DataFrame(schema={"endpoint": pl.String, "gb": pl.Int64}))
+        if not self.pricer.gpu_endpoints:
+            return none
+        first_gb, end_gb = lo_us // GPU_BUCKET_US, -(-hi_us // GPU_BUCKET_US)
+        summary = self._gpu_summary(first_gb * GPU_BUCKET_US, end_gb * GPU_BUCKET_US)
+        summary = summary.filter((pl.col("gb") >= first_gb) & (pl.col("gb") < end_gb))
+        if not summary.height:
+            return none
+        pairs = summary.select("model", "server_address").unique()
+        hours = GPU_BUCKET_US / HOUR_US
+        names, rates = [], []
+        for model, server in pairs.iter_rows():
+            endpoint = self.pricer.gpu_endpoint_for(model, server)
+            names.append(endpoint.name if endpoint else None)
+            rates.append(endpoint.usd_per_hour * hours if endpoint else None)
+        mapping = pairs.with_columns(pl.Series("endpoint", names, pl.String), pl.Series("_rate", rates, pl.Float64))
+        rows = summary.join(mapping, on=["model", "server_address"], how="left", nulls_equal=True).filter(
+            pl.col("endpoint").is_not_null())
+        bucket = ["endpoint", "gb"]
+        ws, n = pl.col("w").sum().over(bucket), pl.col("n").sum().over(bucket)
+        prices = rows.select(
+            pl.col("model").alias("_model"), pl.col("server_address").alias("_server"), pl.col("gb").alias("_gb"),
+            pl.when(ws > 0).then(pl.col("_rate") / ws).alias("_per_token"), (pl.col("_rate") / n).alias("_per_call"),
+        ).unique(["_model", "_server", "_gb"])
+        return GpuPrices(prices, rows.select(bucket).unique())
+
+    def _gpu_summary(self, lo_us: int, hi_us: int) -> pl.DataFrame:
+        """model, server_address, gb, w, n of the GPU-time spans of every segment that
+        overlaps the range; computed once per segment file (they never change)."""
+        segments = [s for s in self.r.manifest().segments
+                    if s.table == "spans" and TimeRange(lo_us, hi_us).overlaps(s.min_us, s.max_us)]
+        with self._gpu_lock:
+            missing = [s for s in segments if s.path not in self._gpu_segments]
+        if missing:
+            files = [str(self.r.root / s.path) for s in missing]
+            quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            found = self.r.query(
+                f"SELECT filename, model, server_address, epoch_us(start_time) // {GPU_BUCKET_US} AS gb, "
+                f"sum({_WEIGHT})::DOUBLE AS w, count(*)::BIGINT AS n "
+                f"FROM read_parquet([{quoted}], union_by_name = true, filename = true) WHERE {_GPU} GROUP BY ALL")
+            parts = dict(iter(found.partition_by("filename", as_dict=True, include_key=False).items()))
+            empty = found.clear().drop("filename")
+            with self._gpu_lock:
+                if len(self._gpu_segments) > _GPU_CACHE_LIMIT:
+                    self._gpu_segments.clear()
+                for s, f in zip(missing, files):
+                    self._gpu_segments[s.path] = parts.get((f,), empty)
+        with self._gpu_lock:
+            frames = [self._gpu_segments[s.path] for s in segments if s.path in self._gpu_segments]
+        frames = [f for f in frames if f.height]
+        if not frames:
+            return pl.DataFrame(schema={"model": pl.String, "server_address": pl.String, "gb": pl.Int64,
+                                        "w": pl.Float64, "n": pl.Int64})
+        return pl.concat(frames).group_by("model", "server_address", "gb").agg(pl.col("w").sum(), pl.col("n").sum())
+
+    # -- priced spans ----------------------------------------------------------------------
+    def priced_cte(self, lo_us: int, hi_us: int, keys: Sequence[Key], join: str = "",
+                   gpu_table: str | None = None, hot: bool = False) -> tuple[str, list[Any]]:
+        """A CTE ``priced``: one row per priced-kind span starting in ``[lo_us, hi_us)``,
+        with ``start_time``, ``cost_source``, the token columns, ``cost`` (GPU time
+        priced from ``gpu_table``, a registered ``GpuPrices.prices``; without one, GPU
+        time is unknown) and ``keys``. Aggregate it with ``MEASURES_SQL``. ``hot``: read
+        sealed segments from the hot copy (keys may then use its ``COLUMNS`` only), on
+        its cursor (``run(..., hot=True)``)."""
         params: list[Any] = []
         cols = []
         for k in keys:
             cols.append(f'{k.sql} AS "{k.name}"')
             params.extend(k.params)
-        names = "".join(f', "{k.name}"' for k in keys)
-        if not gpu:
-            cols += ["TRUE AS _in", "NULL::VARCHAR AS _endpoint", "NULL::BIGINT AS _gb"]
-            rate = "NULL::DOUBLE"
+        if gpu_table:
+            cost = (f"CASE WHEN {_GPU} THEN CASE WHEN g._per_token IS NOT NULL THEN {_WEIGHT} * g._per_token "
+                    f"ELSE g._per_call END ELSE cost_usd END")
+            join += (f" LEFT JOIN {gpu_table} AS g ON s.cost_source = 'gpu_time' "
+                     f"AND g._gb = epoch_us(s.start_time) // {GPU_BUCKET_US} "
+                     f"AND g._model IS NOT DISTINCT FROM s.model AND g._server IS NOT DISTINCT FROM s.server_address")
         else:
-            # the Pricer's rule (first endpoint in config order whose server or model glob
-            # matches, case-insensitively) as SQL, so no span leaves DuckDB to be matched
-            cols.append("(start_time >= make_timestamptz(?) AND start_time < make_timestamptz(?)) AS _in")
-            params += [lo_us, hi_us]
-            whens = []
-            for e in endpoints:
-                tests = []
-                if e.server:
-                    tests.append("lower(server_address) GLOB ?")
-                    params.append(e.server.lower())
-                if e.model:
-                    tests.append("lower(model) GLOB ?")
-                    params.append(e.model.lower())
-                whens.append(f"WHEN {' OR '.join(tests)} THEN ?")
-                params.append(e.name)
-            cols += [f"CASE WHEN {_GPU} THEN CASE {' '.join(whens)} END END AS _endpoint",
-                     f"CASE WHEN {_GPU} THEN epoch_us(start_time) // {GPU_BUCKET_US} END AS _gb"]
-            hours = GPU_BUCKET_US / HOUR_US
-            rate = "CASE l._endpoint " + " ".join(
-                f"WHEN '{e.name.replace(chr(39), chr(39) * 2)}' THEN {float(e.usd_per_hour * hours)!r}"
-                for e in endpoints) + " END"
-        params += [scan_lo, scan_hi]
+            cost = f"CASE WHEN {_GPU} THEN NULL ELSE cost_usd END"
         sql = f"""
-            level1 AS MATERIALIZED (
-                SELECT {', '.join(cols)}, {_LEVEL1_SQL}
-                FROM {self.r.scan('spans', TimeRange(scan_lo, scan_hi))} AS s {join}
-                WHERE cost_source IS NOT NULL
-                  AND start_time >= make_timestamptz(?) AND start_time < make_timestamptz(?)
-                GROUP BY ALL),
-            gpu_buckets AS (
-                SELECT _endpoint, _gb, sum(_gpu_w) AS _ws, sum(_gpu_n) AS _wn FROM level1
-                WHERE _endpoint IS NOT NULL GROUP BY ALL),
             priced AS (
-                SELECT l.* EXCLUDE (_unknown), l._unknown + CASE WHEN l._endpoint IS NULL THEN l._gpu_n ELSE 0 END
-                       AS _unknown,
-                       CASE WHEN l._endpoint IS NOT NULL AND l._gpu_n > 0 THEN ({rate})
-                            * CASE WHEN b._ws > 0 THEN l._gpu_w / b._ws ELSE l._gpu_n / b._wn END END AS _gpu_cost
-                FROM level1 l LEFT JOIN gpu_buckets b ON l._endpoint = b._endpoint AND l._gb = b._gb
-                WHERE l._in)"""
-        return sql, params
+                SELECT {''.join(c + ', ' for c in cols)} s.start_time, s.cost_source, {cost} AS cost,
+                       input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
+                FROM {self._spans(lo_us, hi_us, hot)} AS s {join}
+                WHERE s.cost_source IS NOT NULL
+                  AND s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?))"""
+        return sql, params + [lo_us, hi_us]
+
+    def _spans(self, lo_us: int, hi_us: int, hot: bool) -> str:
+        if not hot or self.hot is None:
+            return self.r.scan("spans", TimeRange(lo_us, hi_us))
+        tr = TimeRange(lo_us, hi_us)
+        segments = [s for s in self.r.manifest().segments if s.table == "spans" and tr.overlaps(s.min_us, s.max_us)]
+        return hot_source(self.hot, self.r, segments)[0]
+
+    def run(self, build: Any, gpu: GpuPrices | None, hot: bool = False) -> pl.DataFrame:
+        """``build(gpu_table)`` -> (sql, params), run with ``gpu.prices`` registered as
+        ``gpu_table`` on this thread's cursor (the hot copy's, with ``hot``). A file that
+        compaction removed meanwhile makes it build the statement again."""
+        import duckdb
+
+        cursor = self.hot.cursor() if hot and self.hot is not None else self.r.cursor()
+        name = None
+        if gpu is not None and not gpu.empty:
+            name = f"_gpu_prices_{next(_names)}"
+            cursor.register(name, gpu.prices.to_arrow())
+        try:
+            for attempt in range(3):
+                sql, params = build(name)
+                try:
+                    return cursor.sql(sql, params=params or None).pl()
+                except duckdb.IOException as e:
+                    if attempt == 2 or not any(m in str(e) for m in ("No files found", "No such file", "not exist")):
+                        raise
+                    time.sleep(0.05)
+            raise AssertionError("unreachable")
+        finally:
+            if name is not None:
+                cursor.unregister(name)
 
     def priced_groups(self, lo_us: int, hi_us: int, keys: Sequence[Key], join: str = "") -> pl.DataFrame:
         """MEASURES of the priced-kind spans starting in ``[lo_us, hi_us)`` per ``keys``."""
-        def build() -> tuple[str, list[Any]]:
-            cte, params = self.priced_cte(lo_us, hi_us, keys, join)
-            group = ", ".join(f'"{k.name}"' for k in keys)
+        group = ", ".join(f'"{k.name}"' for k in keys)
+
+        def build(gpu_table: str | None) -> tuple[str, list[Any]]:
+            cte, params = self.priced_cte(lo_us, hi_us, keys, join, gpu_table)
             return (f"WITH {cte} SELECT {group + ',' if group else ''} {MEASURES_SQL} FROM priced "
                     f"{'GROUP BY ' + group if group else ''}"), params
 
-        return self.r.query_fresh(build)
+        return self.run(build, self.gpu_prices(lo_us, hi_us))
 
     # -- the explorer --------------------------------------------------------------------
-    def explore(self, q: CostQuery) -> CostReport:
+    def explore(self, q: CostQuery, superseded: Any = None) -> CostReport:
+        """The report for ``q``. ``superseded()``, when given, is checked before the scan:
+        true means nobody wants this answer any more (``Superseded`` is raised)."""
         t0 = time.perf_counter()
         prev_lo, _ = q.previous
         dims = q.dimensions
         names = [d.column for d in dims]
-        out = self.r.query_fresh(self._explore_sql, q)
+        gpu = self.gpu_prices(prev_lo, q.until_us)
+        if superseded is not None and superseded():
+            raise Superseded()
+        out = self.run(lambda table: self._explore_sql(q, table), gpu, hot=True)
         out = out.with_columns(pl.col("bucket_start").dt.convert_time_zone("UTC"))
-        sets = {name: out.filter(pl.col("_set") == name).drop("_set") for name in ("row", "group", "total", "idle")}
-        rows = sets["row"].filter(pl.col("_cur")).sort(["bucket_start", *names], nulls_last=True)
+        flat_current = out.filter(pl.col("bucket_start").is_not_null())
+        flat_previous = out.filter(pl.col("bucket_start").is_null())
+        totals = _totals(flat_current, flat_previous)
+        if "tag" in q.by:
+            out = out.with_columns(
+                pl.when(pl.col("tag").list.len() > 0).then(pl.col("tag")).otherwise(pl.lit([None], pl.List(pl.String)))
+            ).explode("tag").group_by(["bucket_start", *names]).agg(_measure_aggs())
+        rows = out.filter(pl.col("bucket_start").is_not_null()).sort(["bucket_start", *names], nulls_last=True)
         rows = rows.select(["bucket_start", *names, *MEASURES])
-        groups = sets["group"]
-        current = groups.filter(pl.col("_cur")).select([*names, *MEASURES])
-        previous = groups.filter(~pl.col("_cur")).select([*names, pl.col("cost_usd").alias("prev_cost_usd")])
-        groups = current.join(previous, on=names, how="left", nulls_equal=True) if names else \
-            current.with_columns(pl.lit(previous.get_column("prev_cost_usd").first() if previous.height else None,
-                                        pl.Float64).alias("prev_cost_usd"))
-        totals = _totals(sets["total"])
+        groups = _groups(rows, out.filter(pl.col("bucket_start").is_null()), names)
         total_cost = totals["cost_usd"] or 0.0
         groups = groups.with_columns(
-            (pl.col("cost_usd").fill_null(0) - pl.col("prev_cost_usd")).alias("delta_usd"),
-            (pl.col("cost_usd") / total_cost if total_cost else pl.lit(None, pl.Float64)).alias("share"),
-        ).sort(["cost_usd", "calls", *names], descending=[True, True, *([False] * len(names))], nulls_last=True)
-        idle = sets["idle"].filter(pl.col("_busy") > 0).select(
-            pl.col("_idle_endpoint").alias("endpoint"),
-            (pl.col("_gb_max") - pl.col("_gb_min") + 1 - pl.col("_busy")).cast(pl.Int64).alias("buckets"),
-        )
-        rates = {e.name: e.usd_per_hour * GPU_BUCKET_US / HOUR_US for e in self.pricer.gpu_endpoints}
-        idle = idle.with_columns(
-            (pl.col("buckets") * pl.col("endpoint").replace_strict(rates, default=None, return_dtype=pl.Float64))
-            .alias("cost_usd")).sort("endpoint")
+            (pl.col("cost_usd") / total_cost if total_cost else pl.lit(None, pl.Float64)).alias("share"))
         notes = ["a span with several tags counts under each of them"] if "tag" in q.by else []
-        return CostReport(q, rows, groups, totals, idle, (time.perf_counter() - t0) * 1000, notes)
+        return CostReport(q, rows, groups, totals, self._idle(gpu, q), (time.perf_counter() - t0) * 1000, notes)
 
-    def _explore_sql(self, q: CostQuery) -> tuple[str, list[Any]]:
+    def _explore_sql(self, q: CostQuery, gpu_table: str | None) -> tuple[str, list[Any]]:
         prev_lo, _ = q.previous
-        dims = q.dimensions
-        wanted = list({d.key: d for d in [*dims, *(dimension(k) for k, _ in q.where)]}.values())
-        keys = [Key(f"CASE WHEN start_time >= make_timestamptz(?) THEN {bucket_sql(q.bucket)} END", "bucket_start",
-                    (q.since_us,))]
+        wanted = list({d.key: d for d in [*q.dimensions, *(dimension(k) for k, _ in q.where)]}.values())
+        keys = [Key(f"CASE WHEN s.start_time >= make_timestamptz(?) THEN {bucket_sql(q.bucket, 's.start_time')} END",
+                    "bucket_start", (q.since_us,))]
         keys += [Key(d.sql, d.column, d.params) for d in wanted]
         join = self._trace_names_join(prev_lo, q.until_us) if any(d.key == "trace" for d in wanted) else ""
-        cte, params = self.priced_cte(prev_lo, q.until_us, keys, join)
+        cte, params = self.priced_cte(prev_lo, q.until_us, keys, join, gpu_table, hot=True)
         where, where_params = [], []
         for key, value in q.where:
             d = dimension(key)
             if d.key == "tag":
-                where.append("len(tag) = 0 OR tag IS NULL" if value is None else "list_contains(tag, ?)")
+                where.append("(len(tag) = 0 OR tag IS NULL)" if value is None else "list_contains(tag, ?)")
             else:
                 where.append(f'"{d.column}" IS NULL' if value is None else f'"{d.column}" = ?')
             if value is not None:
                 where_params.append(value)
-        names = [d.column for d in dims]
-        dim_cols = "".join(f', "{n}"' for n in names)
-        tag_unnest = ("SELECT * REPLACE (unnest(CASE WHEN len(tag) > 0 THEN tag ELSE [NULL::VARCHAR] END) AS tag) "
-                      "FROM filtered") if "tag" in q.by else "SELECT * FROM filtered"
+        group = "".join(f', "{d.column}"' for d in q.dimensions)
         sql = f"""
-            WITH {cte},
-            filtered AS (SELECT *, bucket_start IS NOT NULL AS _cur FROM priced
-                         WHERE {' AND '.join(f'({w})' for w in where) or 'TRUE'}),
-            grouped AS ({tag_unnest})
-            SELECT CASE WHEN grouping(bucket_start) = 0 THEN 'row' ELSE 'group' END AS _set,
-                   _cur, bucket_start {dim_cols}, {MEASURES_SQL}
-            FROM grouped GROUP BY GROUPING SETS ((_cur, bucket_start {dim_cols}), (_cur {dim_cols}))
-            UNION ALL BY NAME
-            SELECT 'total' AS _set, _cur, {MEASURES_SQL} FROM filtered GROUP BY _cur
-            UNION ALL BY NAME
-            SELECT 'idle' AS _set, _endpoint AS _idle_endpoint, count(DISTINCT _gb) AS _busy,
-                   min(_gb) AS _gb_min, max(_gb) AS _gb_max
-            FROM priced WHERE bucket_start IS NOT NULL AND _endpoint IS NOT NULL GROUP BY _endpoint
+            WITH {cte}
+            SELECT bucket_start {group}, {MEASURES_SQL}
+            FROM priced WHERE {' AND '.join(where) or 'TRUE'}
+            GROUP BY bucket_start {group}
         """
         return sql, params + where_params
+
+    def _idle(self, gpu: GpuPrices, q: CostQuery) -> pl.DataFrame:
+        schema = {"endpoint": pl.String, "buckets": pl.Int64, "cost_usd": pl.Float64}
+        first, end = q.since_us // GPU_BUCKET_US, -(-q.until_us // GPU_BUCKET_US)
+        busy = gpu.busy.filter((pl.col("gb") >= first) & (pl.col("gb") < end)).group_by("endpoint").agg(
+            (pl.col("gb").max() - pl.col("gb").min() + 1 - pl.col("gb").n_unique()).cast(pl.Int64).alias("buckets"))
+        if not busy.height:
+            return pl.DataFrame(schema=schema)
+        hours = GPU_BUCKET_US / HOUR_US
+        rates = {e.name: e.usd_per_hour * hours for e in self.pricer.gpu_endpoints}
+        return busy.select(
+            "endpoint", "buckets",
+            (pl.col("buckets") * pl.col("endpoint").replace_strict(rates, return_dtype=pl.Float64)).alias("cost_usd"),
+        ).sort("endpoint")
 
     def _trace_names_join(self, lo_us: int, hi_us: int) -> str:
         # the root's part can start up to a day before the spans asked about
         lo = lo_us - DAY_US
+        files = self.r.files("trace_parts", TimeRange(lo, hi_us))
+        # (a literal empty source when there are none: this may run on the hot copy's connection)
+        parts = self.r.scan("trace_parts", files=files) if files else \
+            "(SELECT NULL::VARCHAR AS trace_id, NULL::VARCHAR AS root_name, NULL::TIMESTAMPTZ AS start_time)"
         return (f"LEFT JOIN (SELECT trace_id, any_value(root_name) AS trace_name "
-                f"FROM {self.r.scan('trace_parts', TimeRange(lo, hi_us))} WHERE root_name IS NOT NULL "
+                f"FROM {parts} WHERE root_name IS NOT NULL "
                 f"AND start_time >= make_timestamptz({int(lo)}) GROUP BY trace_id) AS _roots "
                 f"ON _roots.trace_id = s.trace_id")
 
 
-def _totals(totals: pl.DataFrame) -> dict[str, Any]:
-    """The range's totals and the previous period's, from the ``total`` rows (one per period)."""
-    current = totals.filter(pl.col("_cur"))
+def _sum_known(column: str) -> pl.Expr:
+    """A sum that stays null when every value is null: unknown is not $0."""
+    return pl.when(pl.col(column).is_not_null().any()).then(pl.col(column).sum()).alias(column)
+
+
+def _measure_aggs() -> list[pl.Expr]:
+    return [_sum_known(m) if m in _COST_MEASURES else pl.col(m).sum().alias(m) for m in MEASURES]
+
+
+def _groups(rows: pl.DataFrame, previous: pl.DataFrame, dims: list[str]) -> pl.DataFrame:
+    if dims:
+        current = rows.group_by(dims).agg(_measure_aggs())
+        prev = previous.group_by(dims).agg(_sum_known("cost_usd").alias("prev_cost_usd"))
+        out = current.join(prev, on=dims, how="left", nulls_equal=True)
+    else:
+        prev_cost = previous.select(_sum_known("cost_usd")).item() if previous.height else None
+        out = rows.select(_measure_aggs()).with_columns(pl.lit(prev_cost, pl.Float64).alias("prev_cost_usd"))
+    out = out.with_columns((pl.col("cost_usd").fill_null(0) - pl.col("prev_cost_usd")).alias("delta_usd"))
+    return out.sort(["cost_usd", "calls", *dims], descending=[True, True, *([False] * len(dims))],
+                    nulls_last=True)
+
+
+def _totals(current: pl.DataFrame, previous: pl.DataFrame) -> dict[str, Any]:
+    """The range's totals and the previous period's (each span once: before tags explode)."""
     if current.height:
-        out = current.select(MEASURES).row(0, named=True)
+        out = current.select(_measure_aggs()).row(0, named=True)
     else:
         out = {m: (None if m in _COST_MEASURES else 0) for m in MEASURES}
-    previous = totals.filter(~pl.col("_cur"))
-    prev_cost, prev_calls = previous.select("cost_usd", "calls").row(0) if previous.height else (None, 0)
+    prev_cost, prev_calls = (previous.select(_sum_known("cost_usd"), pl.col("calls").sum()).row(0)
+                             if previous.height else (None, 0))
     out["prev_cost_usd"], out["prev_calls"] = prev_cost, prev_calls
     out["delta_usd"] = (out["cost_usd"] or 0.0) - prev_cost if prev_cost is not None else None
     out["delta_pct"] = out["delta_usd"] / prev_cost if prev_cost else None
@@ -392,8 +490,8 @@ def _totals(totals: pl.DataFrame) -> dict[str, Any]:
 def spend_frame(queries: CostQueries, since_us: int, until_us: int) -> pl.DataFrame:
     """Known spend in ``[since_us, until_us)`` per second, user, model, service and tags:
     the frame ``store.alerts.budgets`` evaluates (times cut to the second keep it small)."""
-    keys = [Key("make_timestamptz(epoch_us(start_time) // 1000000 * 1000000)", "time"), Key("user_id", "user_id"),
-            Key("model", "model"), Key("service", "service"), Key("tags", "tags")]
+    keys = [Key("make_timestamptz(epoch_us(s.start_time) // 1000000 * 1000000)", "time"),
+            Key("user_id", "user_id"), Key("s.model", "model"), Key("service", "service"), Key("tags", "tags")]
     frame = queries.priced_groups(since_us, until_us, keys)
     return (frame.filter(pl.col("cost_usd").is_not_null())
             .select(pl.col("time").dt.convert_time_zone("UTC"), "user_id", "model", "service", "tags", "cost_usd")

@@ -140,3 +140,42 @@ def test_spend_frame_feeds_the_budgets(queries):
     assert set(frame.columns) == {"time", "user_id", "model", "service", "tags", "cost_usd"}
     day = queries.explore(CostQuery(us(T0), us(T0) + DAY, "day", ()))
     assert frame.get_column("cost_usd").sum() == pytest.approx(day.totals["cost_usd"])
+
+
+def test_the_hot_copy_gives_the_same_answers(tmp_path):
+    from store.query.cost_cache import HotSpans
+    from store.segments.compaction import CompactionPolicy, compact_once
+    from store.segments.writer import SegmentWriter
+    from tests.costs.cost_stores import cost_rows, write_store
+
+    rows = cost_rows()
+    store = write_store(tmp_path / "store", rows[: len(rows) // 2])
+    write_store(store, rows[len(rows) // 2:])  # two level-0 segments for some days
+    pricer = PricingConfig.from_dict(PRICING).pricer()
+    cold = CostQueries(StoreReader(store), pricer)
+    hot = HotSpans(StoreReader(store))
+    warm = CostQueries(hot.reader, pricer, hot)
+    try:
+        def same() -> None:
+            for by in (("model",), ("user",), ("tag",), ("trace",), ("attr:app.team",), ("source",)):
+                a, b = cold.explore(three_days(by)), warm.explore(three_days(by))
+                assert b.totals["cost_usd"] == pytest.approx(a.totals["cost_usd"], rel=1e-12), by
+                key = ["bucket_start", *a.columns]
+                left, right = a.rows.sort(key, nulls_last=True), b.rows.sort(key, nulls_last=True)
+                assert left.select(key, "calls", "unknown_calls").equals(right.select(key, "calls", "unknown_calls"))
+                assert right.get_column("cost_usd").to_list() == pytest.approx(left.get_column("cost_usd").to_list())
+
+        same()  # nothing held yet: all Parquet
+        assert hot.sync(limit=2) == 2
+        same()  # half and half
+        hot.sync()
+        assert hot.split(hot.reader.manifest().tables("spans"))[1] == []
+        same()  # all hot
+        compact_once(SegmentWriter(store), CompactionPolicy(fan_in=2))  # days with two segments become one
+        cached, files = hot.split(hot.reader.manifest().tables("spans"))
+        assert files  # the new segments are read from Parquet until loaded
+        same()
+        hot.sync()
+        same()
+    finally:
+        hot.close()

@@ -19,6 +19,7 @@ THEMES = ["llmops-dark", "llmops-light"]
 def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(costs_screen, "CLOCK", lambda: NOW.timestamp())
     monkeypatch.setattr(costs_screen, "SHOW_TIMING", False)
+    monkeypatch.setattr(costs_screen, "HOT_COPY", False)  # no background loading beside the frame
 
 
 @pytest.fixture(scope="module")

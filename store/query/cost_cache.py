@@ -1,0 +1,150 @@
+"""A hot copy of what the cost explorer reads, for the console's long ranges.
+
+Decoding Parquet is most of the cost of a 90-day question over millions of spans: a
+cost query reads a dozen columns of every span, priced or not. This keeps the
+priced-kind spans' cost columns (``COLUMNS``) of *sealed* segments in a DuckDB file
+of its own (native storage: light compression, no Parquet decoding), in a temporary
+directory that lives as long as the console. A question then reads the sealed
+segments from here and the rest (today's fresh flushes) from Parquet, in one
+statement; the two sources never overlap, so the answer is exact either way.
+
+* Sealed: a compacted segment (level >= 1), or one of a day before today (UTC): such
+  files rarely change. Segment files never change once written; a segment the
+  manifest drops is forgotten at once and its rows deleted a little later (a question
+  already running may still read them).
+* ``sync()`` loads what is missing, newest day first, in a background thread; a
+  question never waits for it. Until a segment is loaded its Parquet file is read.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from store.query.reader import StoreReader
+from store.segments.manifest import Segment
+
+COLUMNS = ("start_time", "trace_id", "cost_usd", "cost_source", "model", "provider", "service", "user_id",
+           "session_id", "tags", "prompt_id", "prompt_version", "server_address", "input_tokens", "output_tokens",
+           "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "attributes")
+_TYPES = ("TIMESTAMPTZ", "VARCHAR", "DOUBLE", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR",
+          "VARCHAR[]", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "VARCHAR")
+DELETE_AFTER_S = 60.0  # a forgotten segment's rows stay this long for questions already running
+
+
+def sealed(segment: Segment, today: str | None = None) -> bool:
+    today = today or datetime.now(UTC).date().isoformat()
+    return segment.table == "spans" and (segment.level >= 1 or segment.day < today)
+
+
+class HotSpans:
+    def __init__(self, reader: StoreReader, threads: int = 2, memory_limit: str = "512MB"):
+        self.reader = reader
+        self._dir = tempfile.mkdtemp(prefix="llmops-costs-")
+        self._con = duckdb.connect(str(Path(self._dir) / "hot.duckdb"))
+        self._con.execute(f"SET threads = {int(threads)}")
+        self._con.execute(f"SET memory_limit = '{memory_limit}'")
+        cols = ", ".join(f"{c} {t}" for c, t in zip(COLUMNS, _TYPES))
+        self._con.execute(f"CREATE TABLE priced (seg INTEGER, {cols})")
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._ids: dict[str, int] = {}  # segment path -> id, for loaded segments
+        self._forgotten: list[tuple[int, float]] = []  # (id, when) rows to delete
+        self._next_id = 0
+        self.closed = False
+
+    # -- reading ---------------------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._local.cur = self._con.cursor()
+        return cur
+
+    def split(self, segments: list[Segment]) -> tuple[list[int], list[str]]:
+        """The ids of the segments held here, and the files of the others."""
+        with self._lock:
+            ids = {s.path: self._ids.get(s.path) for s in segments}
+        cached = sorted(i for i in ids.values() if i is not None)
+        files = [str(self.reader.root / s.path) for s in segments if ids[s.path] is None]
+        return cached, files
+
+    @property
+    def segments(self) -> int:
+        with self._lock:
+            return len(self._ids)
+
+    # -- keeping up with the manifest --------------------------------------------------------
+    def sync(self, budget_s: float | None = None, limit: int | None = None) -> int:
+        """Load the sealed segments not held yet (newest first; at most ``limit`` of them,
+        or ``budget_s`` seconds of loading) and forget the ones the manifest dropped.
+        Returns how many it loaded."""
+        if self.closed or not self._sync_lock.acquire(blocking=False):
+            return 0
+        try:
+            return self._sync(budget_s, limit)
+        finally:
+            self._sync_lock.release()
+
+    def _sync(self, budget_s: float | None, limit: int | None) -> int:
+        manifest = self.reader.manifest()
+        today = datetime.now(UTC).date().isoformat()
+        live = {s.path: s for s in manifest.segments if sealed(s, today)}
+        now = time.monotonic()
+        with self._lock:
+            for path in [p for p in self._ids if p not in live]:
+                self._forgotten.append((self._ids.pop(path), now))
+            due = [i for i, when in self._forgotten if now - when >= DELETE_AFTER_S]
+            self._forgotten = [(i, w) for i, w in self._forgotten if now - w < DELETE_AFTER_S]
+            missing = sorted((s for p, s in live.items() if p not in self._ids), key=lambda s: s.day, reverse=True)
+        cur = self.cursor()
+        if due:
+            cur.execute(f"DELETE FROM priced WHERE seg IN ({', '.join(map(str, due))})")
+        loaded, started = 0, time.monotonic()
+        for segment in missing:
+            if budget_s is not None and time.monotonic() - started > budget_s or limit is not None and loaded >= limit:
+                break
+            with self._lock:
+                seg_id, self._next_id = self._next_id, self._next_id + 1
+            path = str(self.reader.root / segment.path).replace("'", "''")
+            try:
+                cur.execute(f"INSERT INTO priced SELECT {seg_id}, {', '.join(COLUMNS)} "
+                            f"FROM read_parquet('{path}', union_by_name = true) WHERE cost_source IS NOT NULL")
+            except (duckdb.IOException, duckdb.BinderException):
+                continue  # compacted away meanwhile, or an old file without a column: Parquet it stays
+            with self._lock:
+                self._ids[segment.path] = seg_id
+            loaded += 1
+        return loaded
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with self._sync_lock:
+            self._con.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def hot_source(hot: HotSpans | None, reader: StoreReader, segments: list[Segment]) -> tuple[str, Any]:
+    """A FROM-clause source of the spans of ``segments`` with ``COLUMNS`` (priced-kind
+    rows only when they come from the hot copy), and the cursor to run it on."""
+    if hot is None:
+        return reader.scan("spans", files=[str(reader.root / s.path) for s in segments]), reader.cursor()
+    cached, files = hot.split(segments)
+    parts = []
+    if cached:
+        parts.append(f"SELECT {', '.join(COLUMNS)} FROM priced WHERE seg IN ({', '.join(map(str, cached))})")
+    if files:
+        parts.append(f"SELECT {', '.join(COLUMNS)} FROM {reader.scan('spans', files=files)} "
+                     f"WHERE cost_source IS NOT NULL")
+    if not parts:
+        parts.append(f"SELECT {', '.join(COLUMNS)} FROM priced WHERE FALSE")
+    return "(" + " UNION ALL ".join(parts) + ")", hot.cursor()

@@ -51,7 +51,8 @@ class StoreService:
         lo = rows["start_time"].min()
         tr = TimeRange(int(lo.timestamp() * 1e6) - 3_600_000_000, None) if lo is not None else TimeRange()
         hits = self.reader.query(
-            f"SELECT trace_id, count(*)::BIGINT AS guardrail_hits FROM {self.reader.scan('guardrail_events', tr)} "
+            f"SELECT trace_id, count(DISTINCT event_id)::BIGINT AS guardrail_hits "
+            f"FROM {self.reader.scan('guardrail_events', tr)} "
             f"WHERE trace_id IN (SELECT unnest(?)) GROUP BY trace_id", [ids])
         out = rows.join(hits, on="trace_id", how="left").with_columns(pl.col("guardrail_hits").fill_null(0))
         budget = self.settings.trace_budget_usd
@@ -80,7 +81,7 @@ class StoreService:
             f"SELECT coalesce(sum(cost_usd), 0) AS c FROM {self.reader.scan('trace_parts', tr)} "
             f"WHERE start_time >= make_timestamp(?)", [tr.since_us]).item()
         hits = self.reader.query(
-            f"SELECT count(*) AS n FROM {self.reader.scan('guardrail_events', tr)} "
+            f"SELECT count(DISTINCT event_id) AS n FROM {self.reader.scan('guardrail_events', tr)} "
             f"WHERE time >= make_timestamp(?)", [tr.since_us]).item()
         return TodayTotals(float(cost or 0), int(hits or 0), self.reader.store_bytes())
 

@@ -281,9 +281,19 @@ def _external_guardrail_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
                                             "guardrail_response", "guardrail_action")}
         masked = attrs.get("masked_entity_count")
         info["masked_entity_count"] = json.loads(masked) if isinstance(masked, str) else masked
+        start = row.get("start_time")
+        if start is not None:  # the guardrail ran then, not when we stored it
+            info["start_time"] = start.timestamp() if hasattr(start, "timestamp") else start
+        if info.get("guardrail_response") is not None:  # what the guard said is the best excerpt there is
+            info["guardrail_request"] = str(info["guardrail_response"])
         return external.events_from_litellm({"guardrail_information": [info]}, trace_id=row["trace_id"],
                                             span_id=row["span_id"], service=row.get("service"))
-    return external.events_from_openinference_span(row)
+    # The normalizer moved input.value/output.value into columns; the parser reads
+    # the guard's verdict from them as attributes.
+    for key, col in (("input.value", "input_value"), ("output.value", "output_value")):
+        if row.get(col) is not None:
+            attrs.setdefault(key, row[col])
+    return external.events_from_openinference_span({**row, "attributes": attrs})
 
 
 def _redaction_rows(findings: list[Any], text: str, cols: dict[str, list[Any]], i: int, direction: str,

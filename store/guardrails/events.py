@@ -67,6 +67,16 @@ def make_row(**values: Any) -> dict[str, Any]:
     return row
 
 
+def _finding_id(f: Finding, text: str, trace_id: str, span_id: str) -> str:
+    """One event per value per trace for inputs: every later LLM call of an agent
+    re-sends the conversation so far, and the email in turn one is not news in turn
+    five. Outputs and non-value findings stay one per place."""
+    if f.direction == "input" and f.category in ("pii", "secret"):
+        value = hashlib.sha256(text[f.start:f.end].encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        return event_id("ingest", trace_id, f.detector, f.entity, value)
+    return event_id("ingest", trace_id, span_id, f.detector, f.direction, f.segment, f.start, f.end, f.entity)
+
+
 def findings_to_rows(
     findings: Sequence[Finding],
     input_texts: Sequence[SegmentLike],
@@ -110,7 +120,7 @@ def findings_to_rows(
         }
         rows.append(
             make_row(
-                event_id=event_id("ingest", trace_id, span_id, f.detector, f.direction, f.segment, f.start, f.end, f.entity),
+                event_id=_finding_id(f, text, trace_id, span_id),
                 time=when,
                 trace_id=trace_id,
                 span_id=span_id,

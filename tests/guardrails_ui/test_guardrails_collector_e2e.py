@@ -109,9 +109,6 @@ def test_external_guardrails_from_every_source_share_the_log(collector: RunningC
     assert {"pii_guard", "lakera", "bedrock-guard", "app.toxicity"} <= detectors
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the collector moves input.value/output.value into the span's columns, and the flag pass hands the row to "
-    "events_from_openinference_span, which reads them from the attributes: the verdict and the excerpt are lost"))
 def test_openinference_guardrail_span_with_its_verdict_in_output_value(collector: RunningCollector) -> None:
     """guardrails-ai's OpenInference spans carry the verdict in output.value."""
     trace_id, root = new_ids()

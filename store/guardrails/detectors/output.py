@@ -122,10 +122,25 @@ SHINGLE = 6  # words per shingle
 MIN_LEAK_WORDS = 12  # a run of this many shared words is a leak
 
 
+# Where retrieved context starts inside a system prompt: answers quote context, which
+# is not a leak of the prompt's instructions.
+_CONTEXT_START = re.compile(
+    r"^\s*(?:#+\s*)?(?:context|contexts|documents?|sources?|retrieved|excerpts?|knowledge|passages?|search results)"
+    r"\b[^\n]{0,40}:?\s*$|<(?:context|documents?|sources?)>|^-{3,}\s*$",
+    re.IGNORECASE | re.MULTILINE)
+INSTRUCTION_WORDS = 400  # past this many words a system prompt is content, not instructions
+
+
+def instructions_of(prompt: str) -> str:
+    """The instruction part of a system prompt: up to retrieved context, if marked."""
+    m = _CONTEXT_START.search(prompt)
+    return prompt[: m.start()] if m and m.start() > 0 else prompt
+
+
 @lru_cache(maxsize=64)
 def _prompt_shingles(prompt: str) -> tuple[int, int, frozenset[tuple[str, ...]]]:
-    """Shingles of a system prompt; cached because one prompt serves many spans."""
-    words = [w.lower() for w in _WORD.findall(prompt)]
+    """Shingles of a system prompt's instructions; cached because one prompt serves many spans."""
+    words = [w.lower() for w in _WORD.findall(instructions_of(prompt))][:INSTRUCTION_WORDS]
     n = min(SHINGLE, len(words))
     return len(words), n, frozenset(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
 

@@ -119,6 +119,19 @@ class Detection:
             self._pending[generation] = paths
             self._cond.notify()
 
+    def drain(self, timeout: float) -> bool:
+        """Wait (up to ``timeout``) for the backlog to be scanned: a clean stop leaves
+        nothing for the next start when it can."""
+        deadline = time.monotonic() + timeout
+        while self.enabled and self._thread is not None and self._thread.is_alive():
+            with self._cond:
+                if not self._pending:
+                    return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def stop(self) -> None:
         self._stop.set()
         with self._cond:
@@ -160,6 +173,8 @@ class Detection:
                 self._save()
                 restarts = 0
             except Exception:
+                if self._stop.is_set():
+                    break  # stopping: the watermark stays, the next start resumes here
                 restarts += 1
                 log.exception("guardrail detection failed on publish %d; retrying", generation)
                 if proc is not None:

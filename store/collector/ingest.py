@@ -117,10 +117,15 @@ class IngestCore:
         self.wal = WalWriter(wal_dir, next_seq=last + 1)
         self.wal.drop_upto(last)
 
-    def stop(self) -> None:
-        """Publish what is pending and release the store."""
+    def stop(self, drain_detection_s: float = 10.0) -> None:
+        """Publish what is pending, let detection finish its backlog (for a while), and
+        release the store."""
         if self._stop.is_set():
             return
+        self._flush_now.set()
+        if self.detection is not None:
+            self._flush()
+            self.detection.drain(drain_detection_s)
         self._queue.put(None)
         self._stop.set()
         self._flush_now.set()

@@ -52,7 +52,9 @@ class HotSpans:
         self._con.execute(f"SET threads = {int(threads)}")
         self._con.execute(f"SET memory_limit = '{memory_limit}'")
         cols = ", ".join(f"{c} {t}" for c, t in zip(COLUMNS, _TYPES))
+        # GPU-time spans apart: only they need their bucket's price joined in
         self._con.execute(f"CREATE TABLE priced (seg INTEGER, {cols})")
+        self._con.execute(f"CREATE TABLE gpu_priced (seg INTEGER, {cols})")
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
@@ -106,7 +108,8 @@ class HotSpans:
             missing = sorted((s for p, s in live.items() if p not in self._ids), key=lambda s: s.day, reverse=True)
         cur = self.cursor()
         if due:
-            cur.execute(f"DELETE FROM priced WHERE seg IN ({', '.join(map(str, due))})")
+            for table in ("priced", "gpu_priced"):
+                cur.execute(f"DELETE FROM {table} WHERE seg IN ({', '.join(map(str, due))})")
         loaded, started = 0, time.monotonic()
         for segment in missing:
             if budget_s is not None and time.monotonic() - started > budget_s or limit is not None and loaded >= limit:
@@ -115,9 +118,15 @@ class HotSpans:
                 seg_id, self._next_id = self._next_id, self._next_id + 1
             path = str(self.reader.root / segment.path).replace("'", "''")
             try:
-                cur.execute(f"INSERT INTO priced SELECT {seg_id}, {', '.join(COLUMNS)} "
+                cur.execute("BEGIN")
+                cur.execute(f"CREATE TEMP TABLE _load AS SELECT {seg_id} AS seg, {', '.join(COLUMNS)} "
                             f"FROM read_parquet('{path}', union_by_name = true) WHERE cost_source IS NOT NULL")
+                cur.execute("INSERT INTO priced SELECT * FROM _load WHERE cost_source <> 'gpu_time'")
+                cur.execute("INSERT INTO gpu_priced SELECT * FROM _load WHERE cost_source = 'gpu_time'")
+                cur.execute("DROP TABLE _load")
+                cur.execute("COMMIT")
             except (duckdb.IOException, duckdb.BinderException):
+                cur.execute("ROLLBACK")
                 continue  # compacted away meanwhile, or an old file without a column: Parquet it stays
             with self._lock:
                 self._ids[segment.path] = seg_id
@@ -133,18 +142,16 @@ class HotSpans:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
-def hot_source(hot: HotSpans | None, reader: StoreReader, segments: list[Segment]) -> tuple[str, Any]:
-    """A FROM-clause source of the spans of ``segments`` with ``COLUMNS`` (priced-kind
-    rows only when they come from the hot copy), and the cursor to run it on."""
-    if hot is None:
-        return reader.scan("spans", files=[str(reader.root / s.path) for s in segments]), reader.cursor()
+def hot_sources(hot: HotSpans, reader: StoreReader, segments: list[Segment]) -> list[tuple[str, str]]:
+    """FROM-clause sources with ``COLUMNS`` for the spans of ``segments`` (priced-kind
+    rows only from the hot copy), each with whether GPU-time rows may be in it:
+    "none" (the hot copy's other spans), "only" (its GPU-time spans), "mixed" (Parquet
+    for the segments it does not hold yet). Run them on ``hot.cursor()``."""
     cached, files = hot.split(segments)
-    parts = []
-    if cached:
-        parts.append(f"SELECT {', '.join(COLUMNS)} FROM priced WHERE seg IN ({', '.join(map(str, cached))})")
+    cols = ", ".join(COLUMNS)
+    ids = ", ".join(map(str, cached)) or "NULL"
+    sources = [(f"(SELECT {cols} FROM priced WHERE seg IN ({ids}))", "none"),
+               (f"(SELECT {cols} FROM gpu_priced WHERE seg IN ({ids}))", "only")]
     if files:
-        parts.append(f"SELECT {', '.join(COLUMNS)} FROM {reader.scan('spans', files=files)} "
-                     f"WHERE cost_source IS NOT NULL")
-    if not parts:
-        parts.append(f"SELECT {', '.join(COLUMNS)} FROM priced WHERE FALSE")
-    return "(" + " UNION ALL ".join(parts) + ")", hot.cursor()
+        sources.append((f"(SELECT {cols} FROM {reader.scan('spans', files=files)})", "mixed"))
+    return sources

@@ -43,7 +43,7 @@ import polars as pl
 
 from store.pricing.pricer import Pricer
 from store.pricing.reprice import DEFAULT_GPU_BUCKET
-from store.query.cost_cache import HotSpans, hot_source
+from store.query.cost_cache import HotSpans, hot_sources
 from store.query.reader import StoreReader, TimeRange
 
 HOUR_US = 3_600_000_000
@@ -304,34 +304,39 @@ class CostQueries:
         time is unknown) and ``keys``. Aggregate it with ``MEASURES_SQL``. ``hot``: read
         sealed segments from the hot copy (keys may then use its ``COLUMNS`` only), on
         its cursor (``run(..., hot=True)``)."""
-        params: list[Any] = []
-        cols = []
-        for k in keys:
-            cols.append(f'{k.sql} AS "{k.name}"')
-            params.extend(k.params)
-        if gpu_table:
-            cost = (f"CASE WHEN {_GPU} THEN CASE WHEN g._per_token IS NOT NULL THEN {_WEIGHT} * g._per_token "
+        cols = "".join(f'{k.sql} AS "{k.name}", ' for k in keys)
+        key_params = [p for k in keys for p in k.params]
+        gpu_join = (f" LEFT JOIN {gpu_table} AS g ON s.cost_source = 'gpu_time' "
+                    f"AND g._gb = epoch_us(s.start_time) // {GPU_BUCKET_US} "
+                    f"AND g._model IS NOT DISTINCT FROM s.model AND g._server IS NOT DISTINCT FROM s.server_address")
+        gpu_cost = (f"CASE WHEN {_GPU} THEN CASE WHEN g._per_token IS NOT NULL THEN {_WEIGHT} * g._per_token "
                     f"ELSE g._per_call END ELSE cost_usd END")
-            join += (f" LEFT JOIN {gpu_table} AS g ON s.cost_source = 'gpu_time' "
-                     f"AND g._gb = epoch_us(s.start_time) // {GPU_BUCKET_US} "
-                     f"AND g._model IS NOT DISTINCT FROM s.model AND g._server IS NOT DISTINCT FROM s.server_address")
-        else:
-            cost = f"CASE WHEN {_GPU} THEN NULL ELSE cost_usd END"
-        sql = f"""
-            priced AS (
-                SELECT {''.join(c + ', ' for c in cols)} s.start_time, s.cost_source, {cost} AS cost,
+        branches, params = [], []
+        for source, gpu_rows in self._sources(lo_us, hi_us, hot):
+            if gpu_rows == "none":
+                cost, extra = "cost_usd", ""
+            elif gpu_table:
+                cost, extra = gpu_cost, gpu_join
+            else:  # no GPU endpoint prices this range: GPU time is unknown
+                cost, extra = f"CASE WHEN {_GPU} THEN NULL ELSE cost_usd END", ""
+            branches.append(f"""
+                SELECT {cols} s.start_time, s.cost_source, {cost} AS cost,
                        input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
-                FROM {self._spans(lo_us, hi_us, hot)} AS s {join}
+                FROM {source} AS s {join} {extra}
                 WHERE s.cost_source IS NOT NULL
-                  AND s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?))"""
-        return sql, params + [lo_us, hi_us]
+                  AND s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?)""")
+            params += key_params + [lo_us, hi_us]
+        return f"priced AS ({' UNION ALL '.join(branches)})", params
 
-    def _spans(self, lo_us: int, hi_us: int, hot: bool) -> str:
+    def _sources(self, lo_us: int, hi_us: int, hot: bool) -> list[tuple[str, str]]:
+        """FROM-clause sources of the spans in range and whether GPU-time rows may be in
+        them ("mixed", "none", "only"): Parquet, or the hot copy's tables and Parquet for
+        what it does not hold yet."""
         if not hot or self.hot is None:
-            return self.r.scan("spans", TimeRange(lo_us, hi_us))
+            return [(self.r.scan("spans", TimeRange(lo_us, hi_us)), "mixed")]
         tr = TimeRange(lo_us, hi_us)
         segments = [s for s in self.r.manifest().segments if s.table == "spans" and tr.overlaps(s.min_us, s.max_us)]
-        return hot_source(self.hot, self.r, segments)[0]
+        return hot_sources(self.hot, self.r, segments)
 
     def run(self, build: Any, gpu: GpuPrices | None, hot: bool = False) -> pl.DataFrame:
         """``build(gpu_table)`` -> (sql, params), run with ``gpu.prices`` registered as
@@ -404,8 +409,13 @@ class CostQueries:
         keys = [Key(f"CASE WHEN s.start_time >= make_timestamptz(?) THEN {bucket_sql(q.bucket, 's.start_time')} END",
                     "bucket_start", (q.since_us,))]
         keys += [Key(d.sql, d.column, d.params) for d in wanted]
-        join = self._trace_names_join(prev_lo, q.until_us) if any(d.key == "trace" for d in wanted) else ""
+        roots = ""
+        join = ""
+        if any(d.key == "trace" for d in wanted):
+            roots = self._trace_names(prev_lo, q.until_us) + ","
+            join = "LEFT JOIN _roots ON _roots.trace_id = s.trace_id"
         cte, params = self.priced_cte(prev_lo, q.until_us, keys, join, gpu_table, hot=True)
+        cte = roots + cte
         where, where_params = [], []
         for key, value in q.where:
             d = dimension(key)
@@ -438,17 +448,16 @@ class CostQueries:
             (pl.col("buckets") * pl.col("endpoint").replace_strict(rates, return_dtype=pl.Float64)).alias("cost_usd"),
         ).sort("endpoint")
 
-    def _trace_names_join(self, lo_us: int, hi_us: int) -> str:
-        # the root's part can start up to a day before the spans asked about
-        lo = lo_us - DAY_US
+    def _trace_names(self, lo_us: int, hi_us: int) -> str:
+        """A CTE ``_roots`` (trace_id, trace_name), read once for every source of the spans."""
+        lo = lo_us - DAY_US  # the root's part can start up to a day before the spans asked about
         files = self.r.files("trace_parts", TimeRange(lo, hi_us))
         # (a literal empty source when there are none: this may run on the hot copy's connection)
         parts = self.r.scan("trace_parts", files=files) if files else \
             "(SELECT NULL::VARCHAR AS trace_id, NULL::VARCHAR AS root_name, NULL::TIMESTAMPTZ AS start_time)"
-        return (f"LEFT JOIN (SELECT trace_id, any_value(root_name) AS trace_name "
+        return (f"_roots AS MATERIALIZED (SELECT trace_id, any_value(root_name) AS trace_name "
                 f"FROM {parts} WHERE root_name IS NOT NULL "
-                f"AND start_time >= make_timestamptz({int(lo)}) GROUP BY trace_id) AS _roots "
-                f"ON _roots.trace_id = s.trace_id")
+                f"AND start_time >= make_timestamptz({int(lo)}) GROUP BY trace_id)")
 
 
 def _sum_known(column: str) -> pl.Expr:

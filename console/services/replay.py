@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
+import socket
 import threading
 from collections.abc import Coroutine
 from typing import Any
 
 from console.replay.engine import ReplayEngine
+
+
+def _yield_to_the_ui() -> None:
+    """Lower this thread's scheduling priority (Linux schedules threads one by one), so
+    that when the machine is busy the UI thread gets the CPU first and keys stay quick."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass  # not Linux, or not allowed: replays just compete as equals
 
 
 class ReplayLoop:
@@ -30,6 +41,7 @@ class ReplayLoop:
                 ready = threading.Event()
 
                 def run() -> None:
+                    _yield_to_the_ui()
                     asyncio.set_event_loop(loop)
                     loop.call_soon(ready.set)
                     loop.run_forever()
@@ -55,6 +67,16 @@ class ReplayLoop:
             loop, self._loop = self._loop, None
         if loop is not None:
             loop.call_soon_threadsafe(loop.stop)
+
+
+async def _first_call() -> None:
+    from console.replay.request import RecordedRequest
+
+    with socket.socket() as closed:  # bound, never listening: the call is refused at once
+        closed.bind(("127.0.0.1", 0))
+        engine = ReplayEngine(api_base=f"http://127.0.0.1:{closed.getsockname()[1]}/v1", timeout_s=5.0)
+        await engine.run(RecordedRequest(messages=[{"role": "user", "content": "warm-up"}], model="warm-up"),
+                         record=False)
 
 
 class BatchFeed:
@@ -123,7 +145,11 @@ class ReplayService:
         return engine
 
     async def warm_up(self) -> None:
+        """Import LiteLLM (seconds, in a thread), then make one call to a port we hold closed:
+        LiteLLM and the OpenAI SDK import much of themselves on the first call (about a
+        second more), which would otherwise stall the first replay a user starts."""
         await ReplayEngine().warm_up()
+        await self.loop.run(_first_call())
 
     def close(self) -> None:
         rec, self._recorder = self._recorder, None

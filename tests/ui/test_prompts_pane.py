@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -555,11 +556,14 @@ async def test_replays_are_recorded_to_the_collector(pstore: PromptStore, openai
             await pilot.press("ctrl+r")
             await wait_for(pilot, lambda: len(screen.results) == 2, 30, "results")
             assert screen.results["B"].trace_id is not None
-            screen.replay.recorder.flush()
-            assert screen.replay.recording_note() == "recorded to the collector"
+            recorder = screen.replay.recorder
+            assert recorder.flush(10.0), recorder.last_error
+            assert screen.replay.recording_note() == "recorded to the collector", recorder.last_error
             traced = screen.results["B"].trace_id
         rc.wait_stored(1)
-        spans = app.store.traces.spans(traced)
+        deadline = time.monotonic() + 30
+        while (spans := app.store.traces.spans(traced)).height == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)  # stored, and now queryable once the manifest is published
         assert spans.height == 1 and spans["prompt_id"][0] == "support-answer"
         assert spans["service"][0] == "llmops-console-replay"
     finally:

@@ -107,6 +107,7 @@ class CostsScreen(PaneScreen):
         self.budgets: BudgetStatus | None = None
         self.audit_generation = -1
         self.flagged_generation = -1
+        self.flagged_due = False
         self.loaded_at: float | None = None  # perf_counter when the last question was asked
         self.last_timing: tuple[float, float] = (0.0, 0.0)  # query ms, draw ms
         self.last_total_ms = 0.0  # from the question to the drawn answer
@@ -191,8 +192,7 @@ class CostsScreen(PaneScreen):
         self.query_one("#costs-timing", Static).update("loading…" if SHOW_TIMING else "")
         self.load_report(q, self.generation)
         if range_changed or self.flagged is None:
-            self.flagged_generation = self.generation
-            self.load_flagged(q, self.generation)
+            self.flagged_due = True  # asked once the report is drawn: they share two cores
         if self.view == "costs-audit":
             self.load_audit(q, self.generation)
 
@@ -260,6 +260,10 @@ class CostsScreen(PaneScreen):
         draw_ms = (time.perf_counter() - t0) * 1000
         self.last_timing = (msg.report.elapsed_ms, draw_ms)
         self.update_summary()
+        if self.flagged_due and self.query_ is not None:
+            self.flagged_due = False
+            self.flagged_generation = self.generation
+            self.load_flagged(self.query_, self.generation)
         total_ms = (time.perf_counter() - self.loaded_at) * 1000 if self.loaded_at else 0.0
         self.last_total_ms = total_ms
         timing = f"{total_ms:.0f} ms (query {msg.report.elapsed_ms:.0f}, draw {draw_ms:.0f})" if SHOW_TIMING else ""

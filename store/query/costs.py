@@ -28,7 +28,8 @@ each bucket's token total before any span can be priced: those totals come from 
 small per-segment summary (model, server, GPU bucket, tokens, calls of the GPU-time
 spans), computed once per immutable segment file and kept in memory, so the main
 scan only joins a span to its bucket's price per token. Tags are grouped as lists and
-exploded after the aggregation.
+exploded after the aggregation. In the console, sealed segments are read from a hot
+DuckDB copy of their cost columns (``cost_cache.HotSpans``) instead of Parquet.
 """
 
 from __future__ import annotations

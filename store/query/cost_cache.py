@@ -18,8 +18,10 @@ statement; the two sources never overlap, so the answer is exact either way.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
+import weakref
 import threading
 import time
 from datetime import UTC, datetime
@@ -62,6 +64,8 @@ class HotSpans:
         self._forgotten: list[tuple[int, float]] = []  # (id, when) rows to delete
         self._next_id = 0
         self.closed = False
+        # the copy is disposable: never leave it behind, even when nobody calls close()
+        atexit.register(_close_if_alive, weakref.ref(self))
 
     # -- reading ---------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -140,6 +144,12 @@ class HotSpans:
         with self._sync_lock:
             self._con.close()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _close_if_alive(ref: weakref.ref) -> None:
+    hot = ref()
+    if hot is not None:
+        hot.close()
 
 
 def hot_sources(hot: HotSpans, reader: StoreReader, segments: list[Segment]) -> list[tuple[str, str]]:

@@ -50,7 +50,7 @@ from console.widgets.prompt_table import PromptTable, version_rows
 from console.widgets.replay_view import ReplaySetup, ReplayView, TokenBuffer, result_metrics
 
 AUTOSAVE_SECONDS = 3.0
-BATCH_DRAW_SECONDS = 0.1  # a running batch's rows and progress are drawn at most this often
+BATCH_DRAW_SECONDS = 0.25  # a running batch's rows and progress are drawn at most this often
 MIN_REPAINT_S = 0.05  # streamed tokens repaint at most 20 times a second per side
 NEW_PROMPT = """\
 id: new-prompt
@@ -1134,7 +1134,7 @@ class PromptsScreen(PaneScreen):
             return
         rows, progress = feed.take()
         for row in rows:
-            self.batch.show_row(row)
+            self.batch.show_row(row, feed.similarity.get(row.index))
         if progress is not None and progress is not getattr(self, "_last_progress", None):
             self._last_progress = progress
             self.batch.show_progress(progress.done, progress.total, progress.errors, progress.spent_usd,
@@ -1146,10 +1146,10 @@ class PromptsScreen(PaneScreen):
             return
         self.batch_runner = None
         self.draw_batch()
-        self.batch_feed = None
         self._last_progress = None
         self.batch.set_running(False)
         if msg.report is None:
+            self.batch_feed = None
             self.batch.show_progress(0, len(self.batch_items), 0, 0.0, note=f"✗ {msg.error}")
             return
         self.show_batch_report(msg.report)
@@ -1158,8 +1158,10 @@ class PromptsScreen(PaneScreen):
 
     def show_batch_report(self, report: Any) -> None:
         self.batch_report = report
+        known = self.batch_feed.similarity if self.batch_feed is not None else {}
         for row in report.rows:
-            self.batch.show_row(row)
+            self.batch.show_row(row, known[row.index] if row.index in known else row.similarity)
+        self.batch_feed = None
         s = report.summary
         fresh = [side.result for r in report.rows for side in (r.a, r.b)
                  if side is not None and not side.result.from_recording and side.result.error is None]

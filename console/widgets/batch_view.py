@@ -41,8 +41,9 @@ def _signed_ms(v: float | None) -> str:
     return ("+" if v > 0 else "−" if v < 0 else "±") + fmt.duration_ms(abs(v))
 
 
-def row_cells(row: Any, c: Palette) -> list[Any]:
-    """The table cells of a finished (or cancelled) BatchRow."""
+def row_cells(row: Any, c: Palette, similarity: float | None = None) -> list[Any]:
+    """The table cells of a finished (or cancelled) BatchRow (``similarity``: of its two
+    outputs, computed off the UI thread)."""
     label = Text(clean(row.id, 40, one_line=True))
     if row.status == "cancelled":
         return [Text(str(row.index + 1)), label, Text("-"), Text("-"), Text("-"), Text("-"), Text("-"), Text("-"),
@@ -73,7 +74,7 @@ def row_cells(row: Any, c: Palette) -> list[Any]:
         note.append("failed: " + ", ".join(clean(n, 40, one_line=True) for n in failed) + " ", style=c("error"))
     if row.problem:
         note.append(clean(row.problem, 300, one_line=True), style=c("error"))
-    sim = row.similarity
+    sim = similarity
     return [Text(str(row.index + 1)), label, _side_cell(row.a, c), _side_cell(b, c), checks, Text(score),
             Text(_signed_usd(row.cost_delta_usd), justify="right"),
             Text(_signed_ms(row.latency_delta_ms), justify="right"),
@@ -146,16 +147,16 @@ class BatchTable(VirtualTable):
             cells: list[Any] = [str(row["index"] + 1), Text(clean(row["id"], 40, one_line=True)), pending, pending,
                                 "", "", "", "", "", ""]
         else:
-            cells = row_cells(done, self.palette)
+            cells = row_cells(done, self.palette, row.get("similarity"))
         return [_spanned(c) for c in cells]
 
     def start(self, ids: list[str]) -> None:
         self.replace([{"key": str(i), "index": i, "id": rid, "row": None} for i, rid in enumerate(ids)])
 
-    def show(self, row: Any) -> None:
+    def show(self, row: Any, similarity: float | None = None) -> None:
         key = str(row.index)
         if key in self.rows_by_id:
-            self.update_row({**self.rows_by_id[key], "row": row})
+            self.update_row({**self.rows_by_id[key], "row": row, "similarity": similarity})
 
     def note(self, index: int) -> str:
         return self.get_cell(str(index), "note").plain
@@ -204,8 +205,8 @@ class BatchView(Vertical):
         self.query_one("#batch-run", Button).disabled = running
         self.query_one("#batch-cancel", Button).disabled = not running
 
-    def show_row(self, row: Any) -> None:
-        self.table.show(row)
+    def show_row(self, row: Any, similarity: float | None = None) -> None:
+        self.table.show(row, similarity)
 
     def show_progress(self, done: int, total: int, errors: int, spent_usd: float, note: str = "",
                       unpriced: bool = False) -> None:

@@ -75,6 +75,7 @@ class ConsoleApp(App):
         self.link = link or CollectorLink(settings, mode="unavailable", label="collector: not connected")
         self.store = store or StoreService(settings)
         self.sample_status = sample_status
+        self._http: Any = None
         for theme in builtin_themes() + user_themes(Path(settings.store).parent / "themes"):
             self.register_theme(theme)
         self.theme = settings.theme if settings.theme in self.available_themes else DEFAULT_DARK
@@ -97,10 +98,11 @@ class ConsoleApp(App):
     # -- status sampling (kept apart from drawing) -------------------------------------
     @work(exclusive=True, group="status", exit_on_error=False, description="sample status")
     async def sample(self) -> None:
-        import httpx  # imported here: it costs a fifth of a second at launch
+        if self._http is None:
+            import httpx  # imported here: it costs a fifth of a second at launch
 
-        async with httpx.AsyncClient() as client:
-            stats = await self.link.stats(client)
+            self._http = httpx.AsyncClient()  # one client: a new one per sample builds an SSL context each time
+        stats = await self.link.stats(self._http)
         try:
             today = await asyncio.to_thread(self.store.today)
             cost, hits, size = today.cost_usd, today.guardrail_hits, today.store_bytes

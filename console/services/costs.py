@@ -26,7 +26,7 @@ from store.pricing.validation import ConfigError
 from store.query.cost_audit import AuditReport, CostAudit, FlaggedReport, alert_log
 from store.query.cost_cache import HotSpans
 from store.query.costs import BUCKETS, CostQueries, CostQuery, CostReport, Superseded, dimension
-from store.query.filters import _parse_when
+from store.query.filters import parse_when
 from store.query.reader import StoreReader
 
 RANGES: dict[str, int] = {"24h": 86_400, "7d": 7 * 86_400, "30d": 30 * 86_400, "90d": 90 * 86_400}
@@ -35,7 +35,7 @@ RANGE_BUCKET = {"24h": "hour", "7d": "day", "30d": "day", "90d": "week"}
 
 def parse_time(value: str, now: float) -> int:
     """A duration back from ``now`` (``30d``, ``12h``) or a date (``2026-11-01``), in µs."""
-    return _parse_when(value, now)
+    return parse_when(value, now)
 
 
 @dataclass

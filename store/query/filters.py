@@ -73,7 +73,8 @@ def _parse_duration(v: str) -> float | None:
     return float(m.group(1)) * _UNITS[m.group(2)] if m else None
 
 
-def _parse_when(v: str, now: float) -> int:
+def parse_when(v: str, now: float) -> int:
+    """A duration back from now (``1h``, ``7d``) or a date/time, as unix microseconds."""
     secs = _parse_duration(v)
     if secs is not None:
         return int((now - secs) * 1e6)
@@ -129,7 +130,7 @@ def parse(query: str, now: float | None = None) -> TraceFilter:
             if key in ("since", "until"):
                 if not val:
                     raise FilterError(f"{key}: needs a value, e.g. {key}:1h")
-                us = _parse_when(val, now)
+                us = parse_when(val, now)
                 if key == "since":
                     f.since_us = us
                 else:

@@ -32,7 +32,7 @@ from typing import Any
 import polars as pl
 
 from store.query.filters import FilterError, like_pattern
-from store.query.filters import _parse_when as parse_when
+from store.query.filters import parse_when
 from store.query.reader import StoreReader, TimeRange
 from store.segments.manifest import Segment
 

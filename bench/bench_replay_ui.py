@@ -12,7 +12,9 @@ character, rendered to the terminal's byte string as a real terminal would get i
 It prints p50 / p99 / max over the keys, the same measured with the pane idle, the
 batch's duration, and the machine. Target: p99 < 100 ms. Never run in tests.
 
-    python bench/bench_replay_ui.py [--traces 200] [--concurrency 16] [--keys 120]
+    python bench/bench_replay_ui.py [--traces 200] [--concurrency 16] [--keys 150]
+
+``BENCH_TRACE=1`` prints every key's latency with its time, to see when slow ones happen.
 """
 
 from __future__ import annotations
@@ -93,9 +95,6 @@ async def type_keys(app: MeasuredApp, field: Any, count: int, until: Any = None,
         latencies.append(((app.seen_at or time.perf_counter()) - t0) * 1000)
         if os.environ.get("BENCH_TRACE"):
             print(f"  t={t0 - T0[0]:6.2f}s key {latencies[-1]:7.1f} ms")
-            if app.seen_at is None:
-                full = app.screen._compositor.render_full_update().render_segments(app.console)
-                print("   MISSED value tail:", repr(field.value[-12:]), "in full render:", app.expect in full, repr(app.expect), app.focused, app.screen)
         app.expect = None
         await asyncio.sleep(rng.uniform(*gap_ms) / 1000)
     return latencies
@@ -161,8 +160,8 @@ async def main(traces: int, concurrency: int, keys: int) -> None:
                   f"{app.frames - frames0} frames painted")
             print(line("keys, pane idle", idle))
             print(line("keys, during the batch", busy))
-            if len(busy) < keys and busy and percentile(busy, 0.99) < 100:
-                print(f"(the batch finished after {len(busy)} keys)")
+            if len(busy) < keys:
+                print(f"(the batch finished after {len(busy)} of {keys} keys)")
     finally:
         server.stdin.close()  # type: ignore[union-attr]
         server.wait(10)

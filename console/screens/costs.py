@@ -37,7 +37,7 @@ from console.text import clean
 from console.widgets.cost_chart import ChartData, CostChart
 from console.widgets.cost_tables import (AlertLogTable, BudgetTable, CacheTable, FlaggedTable, GroupTable,
                                          PromptCostTable, TraceCostTable)
-from console.widgets.live_table import LiveTable
+from console.widgets.virtual_table import VirtualTable
 from store.query.cost_audit import AuditReport, FlaggedReport
 from store.query.costs import CostQuery, CostQueryError, CostReport
 
@@ -504,8 +504,8 @@ class CostsScreen(PaneScreen):
         self.load_budgets()
 
     # -- drill down ----------------------------------------------------------------------------
-    @on(LiveTable.RowSelected)
-    def row_selected(self, event: LiveTable.RowSelected) -> None:
+    @on(VirtualTable.RowSelected)
+    def row_selected(self, event: VirtualTable.RowSelected) -> None:
         table = event.data_table
         if isinstance(table, GroupTable):
             self.drill_group()

@@ -20,7 +20,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from console.messages import ExportFinished, QueryFailed
 from console.palette import Palette
@@ -29,6 +29,7 @@ from console.services.guardrails import CHART_BUCKETS, GuardrailService, Overvie
 from console.widgets.detector_table import DetectorTable, bucket_label
 from console.widgets.filter_bar import FilterBar
 from console.widgets.guardrail_filter_bar import GuardrailFilterBar
+from console.widgets.virtual_table import VirtualTable
 from console.widgets.guardrail_log import GuardrailLog, event_detail
 from store.query import guardrails as guardrail_filters
 from store.query.guardrails import GuardrailFilter
@@ -258,7 +259,7 @@ class GuardrailsScreen(PaneScreen):
     def show_detail(self) -> None:
         self.query_one("#guardrails-detail", Static).update(event_detail(self.log_table.current, Palette.of(self.app)))
 
-    @on(DataTable.RowHighlighted, "#guardrails-log")
+    @on(VirtualTable.RowHighlighted, "#guardrails-log")
     def row_highlighted(self) -> None:
         self.show_detail()
 
@@ -308,16 +309,16 @@ class GuardrailsScreen(PaneScreen):
         self.set_term("since", nxt)
         self.notify(f"showing {'since ' + nxt if nxt else 'all time'}", markup=False)
 
-    @on(DataTable.RowSelected, "#guardrails-detectors")
-    def detector_chosen(self, msg: DataTable.RowSelected) -> None:
-        self.set_term("detector", str(msg.row_key.value))
+    @on(VirtualTable.RowSelected, "#guardrails-detectors")
+    def detector_chosen(self, msg: VirtualTable.RowSelected) -> None:
+        self.set_term("detector", str(msg.key))
         self.log_table.focus()
 
     def action_focus_detectors(self) -> None:
         self.detectors.focus()
 
     # -- actions on an event ---------------------------------------------------------------
-    @on(DataTable.RowSelected, "#guardrails-log")
+    @on(VirtualTable.RowSelected, "#guardrails-log")
     def event_selected(self) -> None:
         self.action_open_trace()
 

@@ -14,7 +14,7 @@ from console import format as fmt
 from console.palette import Palette
 from console.text import clean
 from console.widgets.cost_chart import group_label
-from console.widgets.live_table import LiveTable
+from console.widgets.virtual_table import VirtualTable
 
 
 def money(value: float | None, unknown: int | None = 0) -> Text:
@@ -41,7 +41,7 @@ def num(n: int | None) -> Text:
     return Text(f"{n or 0:,}", justify="right")
 
 
-class GroupTable(LiveTable):
+class GroupTable(VirtualTable):
     """One row per group of the explorer; ``current_values`` are its dimension values."""
 
     KEY = "_key"
@@ -83,7 +83,7 @@ class GroupTable(LiveTable):
         return tuple(row.get(d) for d in self.dimensions) if row else None
 
 
-class TraceCostTable(LiveTable):
+class TraceCostTable(VirtualTable):
     """Top traces: enter opens one."""
 
     KEY = "trace_id"
@@ -104,7 +104,7 @@ class TraceCostTable(LiveTable):
         ]
 
 
-class PromptCostTable(LiveTable):
+class PromptCostTable(VirtualTable):
     KEY = "_key"
     COLUMNS = (("prompt version", 30), ("cost", 11), ("calls", 8), ("input", 8), ("output", 8))
     FLEX = "prompt version"
@@ -115,7 +115,7 @@ class PromptCostTable(LiveTable):
                 Text(fmt.tokens(row.get("output_tokens")), justify="right")]
 
 
-class CacheTable(LiveTable):
+class CacheTable(VirtualTable):
     """Requests a cache could have answered; enter opens the first example trace."""
 
     KEY = "_key"
@@ -134,7 +134,7 @@ class CacheTable(LiveTable):
         ]
 
 
-class BudgetTable(LiveTable):
+class BudgetTable(VirtualTable):
     """Where each budget and rolling rule stands now."""
 
     KEY = "_key"
@@ -156,7 +156,7 @@ class BudgetTable(LiveTable):
                 Text(clean(row.get("message"), 300, one_line=True), style=c("muted"))]
 
 
-class AlertLogTable(LiveTable):
+class AlertLogTable(VirtualTable):
     KEY = "_key"
     COLUMNS = (("time", 11), ("state", 9), ("severity", 9), ("rule", 20), ("subject", 16), ("message", 30))
     FLEX = "message"
@@ -184,7 +184,7 @@ FLAG_TEXT = {
 }
 
 
-class FlaggedTable(LiveTable):
+class FlaggedTable(VirtualTable):
     """Spans whose token numbers cannot be right; enter opens the trace."""
 
     KEY = "span_id"

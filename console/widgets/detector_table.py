@@ -11,7 +11,7 @@ from rich.text import Text
 from console.palette import Palette
 from console.text import clean
 from console.widgets.guardrail_log import CATEGORY_COLOUR
-from console.widgets.live_table import LiveTable
+from console.widgets.virtual_table import VirtualTable
 
 BARS = "▂▃▄▅▆▇█"
 
@@ -71,17 +71,17 @@ def rate_text(events: int, fps: int, c: Palette) -> Text:
     return Text(f"{rate:.0%}" if rate >= 0.1 or rate == 0 else f"{rate:.1%}", justify="right", style=style)
 
 
-class DetectorTable(LiveTable):
+class DetectorTable(VirtualTable):
     """One row per detector, redrawn whole on every overview; ``enter`` on a row filters
     the log to that detector (the screen listens for RowSelected)."""
 
     KEY = "detector"
+    zebra_stripes = False
     COLUMNS = (("detector", 25), ("category", 9), ("events", 6), ("FP", 4), ("FP%", 5), ("last", 5), ("chart", 20))
     FLEX = "chart"
 
     def __init__(self, **kw: Any):
         super().__init__(**kw)
-        self.zebra_stripes = False
         self.counts: dict[str, list[int]] = {}
         self.now: datetime | None = None
 
@@ -106,5 +106,5 @@ class DetectorTable(LiveTable):
     def show(self, rows: list[dict[str, Any]], counts: dict[str, list[int]], chart_label: str) -> None:
         """Redraw every row, keeping the cursor on the same detector."""
         self.counts = counts
-        self.columns["chart"].label = Text(chart_label)  # type: ignore[index]
+        self.set_label("chart", chart_label)
         self.replace(rows, keep_cursor=True)

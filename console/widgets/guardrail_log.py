@@ -13,7 +13,7 @@ from rich.text import Text
 from console import format as fmt
 from console.palette import Palette
 from console.text import clean
-from console.widgets.live_table import LiveTable
+from console.widgets.virtual_table import VirtualTable
 
 SEVERITY_LABEL = {"low": "low", "medium": "med", "high": "high", "critical": "crit"}
 SEVERITY_STYLE = {"low": ("muted",), "medium": ("level-amber",), "high": ("level-red",),
@@ -57,7 +57,7 @@ def cells(row: dict[str, Any], c: Palette, now: Any = None) -> list[Any]:
     ]
 
 
-class GuardrailLog(LiveTable):
+class GuardrailLog(VirtualTable):
     KEY = "event_id"
     COLUMNS = (("time", 11), ("dir", 3), ("detector", 20), ("category", 9), ("sev", 4), ("action", 8),
                ("service", 10), ("user", 10), ("FP", 2), ("excerpt", 20))

@@ -4,9 +4,10 @@ once and cached, so paging in hundreds of rows or scrolling costs microseconds p
 line. Rows are keyed by one id column; live merges keep the cursor on the same row
 and the viewport where the reader left it.
 
-Subclasses set ``KEY`` (the id column), ``COLUMNS`` ((label, width, justify) triples;
-the ``FLEX`` column takes the width the others leave) and ``cells(row)`` (one
-``rich.text.Text`` or ``str`` per column; colour styles from ``self.palette``).
+Subclasses set ``KEY`` (the id column), ``COLUMNS`` ((label, width) pairs, or
+(label, width, justify) triples; the ``FLEX`` column takes the width the others
+leave) and ``cells(row)`` (one ``rich.text.Text`` or ``str`` per column, colours from
+``self.palette``; a right-justified ``Text`` is drawn right-aligned).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def _cell_segments(cell: Text | str, width: int, right: bool, console: Any) -> l
     # Plain and single-style cells (nearly all of them) skip Rich's renderer.
     if isinstance(cell, str):
         return [Segment(_fit(cell, width, right))]
+    right = right or cell.justify == "right"
     if not cell.spans:
         return [Segment(_fit(cell.plain, width, right), _style(cell.style))]
     text = cell.copy()
@@ -85,6 +87,18 @@ class VirtualTable(ScrollView, can_focus=True):
     class NearEnd(Message):
         """The cursor is close to the last loaded row: time to load the next page."""
 
+    class RowHighlighted(Message):
+        """The cursor moved to another row."""
+
+        def __init__(self, table: "VirtualTable", key: str | None):
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> "VirtualTable":
+            return self.table
+
     class RowSelected(Message):
         def __init__(self, table: "VirtualTable", key: str):
             super().__init__()
@@ -95,13 +109,22 @@ class VirtualTable(ScrollView, can_focus=True):
         def control(self) -> "VirtualTable":
             return self.table
 
+        @property
+        def data_table(self) -> "VirtualTable":
+            return self.table
+
+    zebra_stripes = True
+
     def __init__(self, **kw: Any):
         super().__init__(**kw)
         self.rows_by_id: dict[str, dict[str, Any]] = {}
         self.order: list[str] = []
         self.marked: set[str] = set()
         self.palette = Palette({})
-        self._widths: list[int] = [w for _, w, _ in self.COLUMNS]
+        self._columns: list[tuple[str, int, str]] = [(c[0], c[1], c[2] if len(c) > 2 else "left")
+                                                      for c in self.COLUMNS]
+        self._widths: list[int] = [w for _, w, _ in self._columns]
+        self.labels: dict[str, str] = {}  # header text per column, when it differs from the column's name
         self._cache: dict[str, list[Segment]] = {}
 
     # -- for subclasses --------------------------------------------------------------------
@@ -124,14 +147,22 @@ class VirtualTable(ScrollView, can_focus=True):
             self.rows_by_id[key] = r
             self.order.append(key)
 
-    def replace(self, rows: list[dict[str, Any]]) -> None:
+    def replace(self, rows: list[dict[str, Any]], keep_cursor: bool = False) -> None:
+        """All rows anew. ``keep_cursor`` keeps the cursor on the same row (or index) and
+        the viewport where it was."""
+        current, index, scroll_y = self.current_id, self.cursor_row, self.scroll_offset.y
         self.rows_by_id.clear()
         self.order.clear()
         self._cache.clear()
         self._add(rows)
-        self.cursor_row = 0
-        self.scroll_to(y=0, animate=False)
         self._set_size()
+        if keep_cursor and self.order:
+            target = self.order.index(current) if current in self.rows_by_id else min(index, len(self.order) - 1)
+            self.cursor_row = target
+            self.scroll_to(y=max(0, scroll_y + target - index), animate=False)
+        else:
+            self.cursor_row = 0
+            self.scroll_to(y=0, animate=False)
         self.refresh()
 
     def append(self, rows: list[dict[str, Any]]) -> None:
@@ -139,35 +170,40 @@ class VirtualTable(ScrollView, can_focus=True):
         self._set_size()
         self.refresh()
 
-    def merge_newest(self, fresh: list[dict[str, Any]]) -> int:
+    def merge_newest(self, fresh: list[dict[str, Any]], keep_older: bool = True) -> int:
         """The newest rows again: new ones go on top in ``fresh``'s order, changed ones
-        are redrawn, older loaded rows stay below. The cursor stays on the same row and
-        the viewport shifts with it (unless the reader was at the very top, following).
-        Returns how many rows are new."""
+        are redrawn, and rows not in ``fresh`` stay below it (or, with
+        ``keep_older=False``, when ``fresh`` is every row there should be, go). The
+        cursor stays on the same row and the viewport shifts with it, unless the reader
+        was at the very top, following. Returns how many rows are new, changed or gone."""
         changed = [r for r in fresh if self.rows_by_id.get(r[self.KEY]) != r]
-        if not changed:
+        fresh_ids = [r[self.KEY] for r in fresh]
+        seen = set(fresh_ids)
+        gone = [] if keep_older else [k for k in self.order if k not in seen]
+        if not changed and not gone:
             return 0
         for r in changed:
             self._cache.pop(r[self.KEY], None)
-        fresh_ids = [r[self.KEY] for r in fresh]
-        new = [k for k in fresh_ids if k not in self.rows_by_id]
         current = self.current_id
         at_top = self.cursor_row == 0 and self.scroll_offset.y == 0
         old_index = self.cursor_row
-        seen = set(fresh_ids)
-        order = fresh_ids + [k for k in self.order if k not in seen]
+        for k in gone:
+            del self.rows_by_id[k]
+            self._cache.pop(k, None)
+        self.order = fresh_ids + ([k for k in self.order if k not in seen] if keep_older else [])
         for r in fresh:
             self.rows_by_id[r[self.KEY]] = r
-        self.order = order
         self._set_size()
-        if current is not None and not at_top:
+        if current is not None and not at_top and current in self.rows_by_id:
             idx = self.order.index(current)
             shift = idx - old_index
             self.cursor_row = idx
             if shift:
-                self.scroll_to(y=self.scroll_offset.y + shift, animate=False)
+                self.scroll_to(y=max(0, self.scroll_offset.y + shift), animate=False)
+        elif self.order and self.cursor_row >= len(self.order):
+            self.cursor_row = len(self.order) - 1
         self.refresh()
-        return len(new)
+        return len(changed) + len(gone)
 
     def update_row(self, row: dict[str, Any]) -> None:
         key = row[self.KEY]
@@ -197,9 +233,22 @@ class VirtualTable(ScrollView, can_focus=True):
         return self.rows_by_id.get(key) if key else None
 
     def get_cell(self, key: str, column: str) -> Text:
-        labels = [label for label, _, _ in self.COLUMNS]
+        labels = [label for label, _, _ in self._columns]
         cell = self.cells(self.rows_by_id[key])[labels.index(column)]
         return cell if isinstance(cell, Text) else Text(cell)
+
+    def get_row_at(self, index: int) -> list[Text | str]:
+        return self.cells(self.rows_by_id[self.order[index]])
+
+    def set_label(self, column: str, text: str) -> None:
+        self.labels[column] = text
+        self.refresh()
+
+    @property
+    def flex_width(self) -> int:
+        """The width the FLEX column gets: what the others leave (at least 12)."""
+        labels = [label for label, _, _ in self._columns]
+        return self._widths[labels.index(self.FLEX)] if self.FLEX in labels else 12
 
     # -- drawing ---------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -212,11 +261,11 @@ class VirtualTable(ScrollView, can_focus=True):
         self.refresh()
 
     def on_resize(self) -> None:
-        widths = [w for _, w, _ in self.COLUMNS]
+        widths = [w for _, w, _ in self._columns]
         if self.FLEX:
-            fixed = sum(w for (label, w, _) in self.COLUMNS if label != self.FLEX) + GAP * len(self.COLUMNS)
+            fixed = sum(w for (label, w, _) in self._columns if label != self.FLEX) + GAP * len(self._columns)
             flex = max(12, self.size.width - fixed - 1)
-            widths = [flex if label == self.FLEX else w for (label, w, _) in self.COLUMNS]
+            widths = [flex if label == self.FLEX else w for (label, w, _) in self._columns]
         if widths != self._widths:
             self._widths = widths
             self._cache.clear()
@@ -227,7 +276,7 @@ class VirtualTable(ScrollView, can_focus=True):
         segs = self._cache.get(key)
         if segs is None:
             segs = []
-            for (_, _, justify), width, cell in zip(self.COLUMNS, self._widths, self.cells(self.rows_by_id[key])):
+            for (_, _, justify), width, cell in zip(self._columns, self._widths, self.cells(self.rows_by_id[key])):
                 segs.extend(_cell_segments(cell, width, justify == "right", self.app.console))
                 segs.append(Segment(" " * GAP))
             self._cache[key] = segs
@@ -249,7 +298,7 @@ class VirtualTable(ScrollView, can_focus=True):
             segs = [Segment(s.text, base + (s.style or Style()) + bg) for s in self._row_segments(key)]
             strip = Strip(segs).extend_cell_length(width, base + bg)
         else:
-            stripe = Style(bgcolor=c("surface")) if row % 2 else Style()
+            stripe = Style(bgcolor=c("surface")) if row % 2 and self.zebra_stripes else Style()
             segs = [Segment(s.text, base + stripe + (s.style or Style())) for s in self._row_segments(key)]
             strip = Strip(segs).extend_cell_length(width, base + stripe)
         return strip.crop(0, width)
@@ -258,16 +307,18 @@ class VirtualTable(ScrollView, can_focus=True):
         c = self.palette
         style = base + Style(bgcolor=c("panel"), color=c("muted"), bold=True)
         parts = []
-        for (label, _, justify), w in zip(self.COLUMNS, self._widths):
-            t = label[:w]
+        for (label, _, justify), w in zip(self._columns, self._widths):
+            t = self.labels.get(label, label)[:w]
             parts.append(t.rjust(w) if justify == "right" else t.ljust(w))
         return Strip([Segment((" " * GAP).join(parts), style)]).extend_cell_length(width, style).crop(0, width)
 
     # -- navigation ------------------------------------------------------------------------
     def watch_cursor_row(self, old: int, new: int) -> None:
         self.refresh()
-        if new != old and self.order and new >= len(self.order) - NEAR_END:
-            self.post_message(self.NearEnd())
+        if new != old:
+            self.post_message(self.RowHighlighted(self, self.current_id))
+            if self.order and new >= len(self.order) - NEAR_END:
+                self.post_message(self.NearEnd())
 
     def _scroll_to_cursor(self) -> None:
         h = max(1, self.size.height - 1)

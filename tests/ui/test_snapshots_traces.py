@@ -31,7 +31,7 @@ def test_traces_list(snap_compare, snap_store: Path, theme: str) -> None:
 def test_traces_filtered_with_error(snap_compare, snap_store: Path, theme: str) -> None:
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await settle(pilot, pilot.app)
-        await pilot.press("slash", *"status:error cost>x")
+        await pilot.press("slash", *"status:error cost>x", "enter")  # enter: back to the list, no blinking cursor
         await settle(pilot, pilot.app)
 
     assert snap_compare(make_app(snap_store, theme), terminal_size=SIZE, run_before=run_before)

@@ -23,6 +23,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
 from textual.css.query import NoMatches
+from textual.geometry import Region
+from textual.widget import Widget
 from textual.message import Message
 from textual.widgets import Static, TabbedContent, TabPane
 
@@ -30,7 +32,7 @@ from console.palette import Palette
 from console.screens.base import PaneCommand, PaneScreen
 from console.services.health import HealthHistory, HealthService, health_config
 from console.text import clean
-from console.widgets.health_cards import EndpointCard, GpuCard, when_text
+from console.widgets.health_cards import EndpointCard, GpuCard, put
 from console.widgets.health_charts import HistoryCharts
 from store.health.config import HealthConfig
 from store.health.gpu import gpu_target
@@ -48,6 +50,7 @@ TRACES_SECONDS = 15.0
 HISTORY_SECONDS = 30.0
 SPARK_SECONDS = 300.0
 WINDOWS: tuple[tuple[str, float], ...] = (("15m", 900.0), ("1h", 3600.0), ("6h", 6 * 3600.0), ("24h", 86400.0))
+_UNSET = object()
 RULE_NAMES = {
     "endpoint_down": "endpoint down", "kv_cache_high": "KV cache high", "queue_growing": "queue growing",
     "preemptions": "preemptions", "gpu_temperature": "GPU temperature", "gpu_power_limit": "GPU power at limit",
@@ -105,6 +108,10 @@ class HealthScreen(PaneScreen):
         self.redraws = 0
         self._dirty = False
         self._layout_key: tuple[Any, ...] | None = None
+        self._notes: dict[str, Any] = {}
+        self._info_key: Any = None
+        self._endpoint_cards: dict[str, EndpointCard] = {}
+        self._gpu_cards: dict[str, GpuCard] = {}
 
     # -- layout ------------------------------------------------------------------------------
     def compose_pane(self) -> ComposeResult:
@@ -126,9 +133,9 @@ class HealthScreen(PaneScreen):
         self.sampler = SamplerThread(self._make_live, self._deliver, self.config.pane_interval, self._failed)
         self.sampler.start()
         self.set_interval(REDRAW_SECONDS, self.redraw)
+        self.watch(self.query_one("#health-cards", VerticalScroll), "scroll_y", self._scrolled, init=False)
         self.set_interval(TRACES_SECONDS, self.load_traces_if_shown)
         self.set_interval(HISTORY_SECONDS, self.load_history_if_shown)
-        self.query_one("#health-conditions", Static).display = False
         self.update_info()
         self.show_notes()
         self.load_seed(list(self.endpoint_targets))
@@ -191,14 +198,21 @@ class HealthScreen(PaneScreen):
         if key == self._layout_key:
             return
         self._layout_key = key
+        self._endpoint_cards = {e.target: EndpointCard(e.target) for e in view.endpoints}
+        self._gpu_cards = {target: GpuCard(target) for target in gpus}
         endpoints = self.query_one("#health-endpoints", Container)
         await endpoints.remove_children()
-        await endpoints.mount_all(EndpointCard(e.target) for e in view.endpoints)
+        await endpoints.mount_all(self._endpoint_cards.values())
         grid = self.query_one("#health-gpus", Container)
         await grid.remove_children()
-        await grid.mount_all(GpuCard(target) for target in gpus)
+        await grid.mount_all(self._gpu_cards.values())
 
     # -- drawing -------------------------------------------------------------------------------
+    def _scrolled(self) -> None:
+        """Cards that come into sight show the newest view now, not at the next tick."""
+        self._dirty = True
+        self.call_after_refresh(self.redraw)
+
     def redraw(self) -> None:
         """Draw the newest view; a no-op when nothing new arrived or the pane is hidden."""
         if not self._dirty or self.view is None or not self.is_current:
@@ -208,19 +222,19 @@ class HealthScreen(PaneScreen):
         view = self.view
         c = Palette.of(self.app)
         thresholds = self.config.thresholds
-        try:
-            cards = {card.target: card for card in self.query(EndpointCard)}
+        scroll = self.query_one("#health-cards", VerticalScroll)
+        viewport = Region(0, round(scroll.scroll_y), scroll.size.width, scroll.size.height)
+        try:  # cards scrolled out of sight wait: scrolling redraws at once (see on_mount)
             for endpoint in view.endpoints:
-                card = cards.get(endpoint.target)
-                if card is not None:
+                card = self._endpoint_cards.get(endpoint.target)
+                if card is not None and _in_sight(card, viewport):
                     card.show(endpoint, view.series, self.trace_latency.get(endpoint.target), thresholds, c,
                               self.config.quantile_window)
             if view.gpu is not None and view.gpu.available:
-                gpu_cards = {card.target: card for card in self.query(GpuCard)}
                 for device in view.gpu.devices:
-                    card = gpu_cards.get(gpu_target(view.gpu.host, device.index))
-                    if card is not None:
-                        card.show(device, view.series, thresholds, c)
+                    card = self._gpu_cards.get(gpu_target(view.gpu.host, device.index))
+                    if card is not None and _in_sight(card, viewport):
+                        card.show(device, view.series, thresholds, c, view.time)
         except NoMatches:  # cards mounted a moment ago are still composing: draw on the next tick
             self._dirty = True
         self.show_conditions(view, c)
@@ -228,55 +242,54 @@ class HealthScreen(PaneScreen):
         self.update_info()
 
     def show_conditions(self, view: LiveView, c: Palette) -> None:
-        static = self.query_one("#health-conditions", Static)
-        active = view.active
-        static.display = bool(active)
-        if not active:
-            return
+        active = sorted(view.active, key=lambda x: (x.severity != "critical", x.rule, x.subject))
         t = Text(no_wrap=True, overflow="ellipsis")
-        for i, condition in enumerate(sorted(active, key=lambda x: (x.severity != "critical", x.rule, x.subject))):
+        for i, condition in enumerate(active):
             if i:
                 t.append("\n")
             style = c("level-red", "bold") if condition.severity == "critical" else c("level-amber")
             t.append(f"▲ {condition.severity:<8} {RULE_NAMES.get(condition.rule, condition.rule):<19}", style=style)
             t.append(clean(condition.message, 300, one_line=True))
-        static.update(t)
+        self._note("#health-conditions", t if active else None)
+
+    def _note(self, selector: str, text: Text | None) -> None:
+        """Show ``text`` in a note (None hides it); nothing is done when it says the
+        same, and the screen is laid out again only when its height changes."""
+        key = None if text is None else (text.plain, tuple(text.spans))
+        if self._notes.get(selector, _UNSET) == key:
+            return
+        self._notes[selector] = key
+        static = self.query_one(selector, Static)
+        if static.display != (text is not None):
+            static.display = text is not None
+        if text is not None:
+            put(static, text)
 
     def show_notes(self) -> None:
         c = Palette.of(self.app)
-        note = self.query_one("#health-endpoints-note", Static)
+        note: Text | None = None
         if self.config_error:
-            note.update(Text(f"⚠ [health] settings not used: {self.config_error}", style=c("level-red")))
-            note.display = True
+            note = Text(f"⚠ [health] settings not used: {self.config_error}", style=c("level-red"))
         elif not self.config.vllm:
             where = getattr(self.app.settings, "source", "") or "config.toml"  # type: ignore[attr-defined]
-            text = Text()
-            text.append("No vLLM endpoints configured. ", style=c("foreground", "bold"))
-            text.append(f'Add them to the [health] section of {where} (or your config file):\n'
+            note = Text()
+            note.append("No vLLM endpoints configured. ", style=c("foreground", "bold"))
+            note.append(f'Add them to the [health] section of {where} (or your config file):\n'
                         '  [health]\n  vllm = ["http://127.0.0.1:8000"]', style=c("muted"))
-            note.update(text)
-            note.display = True
-        else:
-            note.display = False
-        gpu_note = self.query_one("#health-gpu-note", Static)
+        self._note("#health-endpoints-note", note)
         view = self.view
+        gpu_note: Text | None = None
         if view is None:
-            gpu_note.update(Text("reading GPUs…", style=c("muted")))
-            gpu_note.display = self.config.gpu != "none"
-            return
-        if view.gpu is None:
-            gpu_note.update(Text('GPUs are not watched ([health] gpu = "none").', style=c("muted")))
-            gpu_note.display = True
+            gpu_note = Text("reading GPUs…", style=c("muted")) if self.config.gpu != "none" else None
+        elif view.gpu is None:
+            gpu_note = Text('GPUs are not watched ([health] gpu = "none").', style=c("muted"))
         elif not view.gpu.available:
-            text = Text()
-            text.append("No GPU readings: ", style=c("foreground", "bold"))
-            text.append(clean(view.gpu.reason or "unavailable", 300, one_line=True) + ".")
-            text.append("\nEverything else works without one. To read the GPUs of another host, set [health] "
-                        'gpu = "nvidia-smi" (with gpu_command) or gpu = "dcgm:<url>".', style=c("muted"))
-            gpu_note.update(text)
-            gpu_note.display = True
-        else:
-            gpu_note.display = False
+            gpu_note = Text()
+            gpu_note.append("No GPU readings: ", style=c("foreground", "bold"))
+            gpu_note.append(clean(view.gpu.reason or "unavailable", 300, one_line=True) + ".")
+            gpu_note.append("\nEverything else works without one. To read the GPUs of another host, set [health] "
+                            'gpu = "nvidia-smi" (with gpu_command) or gpu = "dcgm:<url>".', style=c("muted"))
+        self._note("#health-gpu-note", gpu_note)
 
     def update_info(self) -> None:
         c = Palette.of(self.app)
@@ -297,14 +310,17 @@ class HealthScreen(PaneScreen):
             t.append(f"{n} endpoint{'s' if n != 1 else ''} · sampling…")
         paused = self.sampler is not None and self.sampler.paused and self.is_current
         t.append(f" · {'paused (p)' if paused else f'live every {self.config.pane_interval:g}s'}")
-        if view is not None:
-            t.append(f" · {when_text(view.time)}")
+        if view is not None:  # to the minute: a line that changes every second costs a whole frame
+            t.append(f" · {view.time.astimezone().strftime('%H:%M')}")
             active = view.active
             if active:
                 t.append(f" · {len(active)} rule{'s' if len(active) != 1 else ''} active", style=c("level-red", "bold"))
         if self.sampling_error:
             t.append(f" · ⚠ sampling failed: {clean(self.sampling_error, 120, one_line=True)}", style=c("level-red"))
-        self.query_one("#health-info", Static).update(t)
+        key = (t.plain, tuple(t.spans))
+        if key != self._info_key:
+            self._info_key = key
+            self.query_one("#health-info", Static).update(t, layout=False)
 
     # -- stored history --------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="health-seed", exit_on_error=False, description="health sparklines")
@@ -456,6 +472,17 @@ class HealthScreen(PaneScreen):
             self.load_history()
         else:
             self.query_one(TabbedContent).active = "health-history"
+
+
+def _in_sight(card: EndpointCard | GpuCard, viewport: Region) -> bool:
+    """Whether any of the card is inside the scrolled view (``viewport``: the scroll's
+    offset and size, in its content's coordinates). Virtual regions come from the
+    last layout; asking for a screen region would rebuild the compositor's map."""
+    grid = card.parent
+    if not isinstance(grid, Widget) or not card.virtual_region.height:
+        return True  # not laid out yet: draw it
+    top = grid.virtual_region.y + card.virtual_region.y
+    return Region(0, top, 1, card.virtual_region.height).overlaps(Region(0, viewport.y, 1, viewport.height))
 
 
 def _down_counts(history: HealthHistory) -> dict[str, int]:

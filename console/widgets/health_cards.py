@@ -8,12 +8,16 @@ its value has not changed, so a 1 Hz redraw of a dozen cards stays cheap.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Hashable, Mapping, Sequence
+from typing import Any, Hashable, Mapping, Sequence, TypeVar
 
+from rich.console import Group, RenderResult
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.renderables.digits import Digits as DigitsRenderable
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Digits, Sparkline, Static
+from textual.widget import Widget
+from textual.widgets import Static
 
 from console.palette import Palette
 from console.text import clean
@@ -25,7 +29,6 @@ from store.health.rules import HealthThresholds
 from store.health.vllm import EngineStats
 from store.query.health import TraceLatency
 
-LEVEL_CLASSES = ("-amber", "-red")
 STATE_MARK = {
     EndpointState.UP: ("●", "status-ok"),
     EndpointState.DOWN: ("○", "level-red"),
@@ -37,6 +40,21 @@ STATE_MARK = {
 class _Cached:
     """Remembers the last key each part was drawn from."""
 
+    def part(self, selector: str, kind: type[W]) -> W:
+        """``query_one``, remembered: the cards look their parts up every second."""
+        parts: dict[str, Any] = self.__dict__.setdefault("_parts", {})
+        found = parts.get(selector)
+        if found is None:
+            found = parts[selector] = self.query_one(selector, kind)  # type: ignore[attr-defined]
+        return found
+
+    def _slow_due(self, at: datetime) -> bool:
+        last = self.__dict__.get("_slow_at")
+        if last is not None and (at - last).total_seconds() < SLOW_SECONDS:
+            return False
+        self._slow_at = at
+        return True
+
     def _changed(self, part: str, key: Hashable) -> bool:
         cache: dict[str, Hashable] = self.__dict__.setdefault("_drawn", {})
         if cache.get(part, _MISSING) == key:
@@ -46,26 +64,69 @@ class _Cached:
 
 
 _MISSING = object()
+W = TypeVar("W", bound=Widget)
+SLOW_SECONDS = 5.0
 
 
-class BigValue(Vertical, _Cached):
-    """A label over a large number (Digits), coloured by its threshold level."""
+def put(static: Static, text: Text) -> None:
+    """Update a Static whose height is its line count: lay the screen out again only
+    when that count changes (a full layout pass per card per second is what costs)."""
+    lines = text.plain.count("\n") + 1
+    static.update(text, layout=getattr(static, "_health_lines", None) != lines)
+    static._health_lines = lines  # type: ignore[attr-defined]
+
+
+class BigValue(Widget, _Cached):
+    """A label over a large number (3x3 digits), coloured by its threshold level.
+
+    Drawn as one renderable of fixed size, so a new value repaints this widget
+    only and never re-lays out the screen (a ``Digits`` widget would, whenever
+    the number of digits changes)."""
 
     def __init__(self, label: str, **kw: Any) -> None:
         super().__init__(**kw)
         self.label = label
-
-    def compose(self) -> ComposeResult:
-        yield Static(self.label, classes="big-label")
-        yield Digits("-", classes="big-digits")
+        self.value = "-"
+        self.level: str | None = None
 
     def set(self, text: str, level: str | None = None) -> None:
         if not self._changed("value", (text, level)):
             return
-        digits = self.query_one(Digits)
-        digits.update(text)
-        for name in LEVEL_CLASSES:
-            digits.set_class(level == name[1:], name)
+        self.value, self.level = text, level
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        c = Palette.of(self.app)
+        style = level_style(c, self.level)
+        return Group(Text(self.label, style=c("muted"), no_wrap=True, overflow="ellipsis"),
+                     DigitsRenderable(self.value, Style.parse(style)))
+
+
+BARS = " ▁▂▃▄▅▆▇█"
+
+
+def spark_text(values: Sequence[float], width: int, style: str) -> Text:
+    """Bars of the newest values, one cell each (several per cell, their max, when
+    there are more values than cells), scaled from their min to their max; a flat
+    series is a flat middle line."""
+    if width <= 0 or not values:
+        return Text()
+    per = max(1, -(-len(values) // width))  # ceil
+    cells = [max(values[i:i + per]) for i in range(0, len(values), per)][-width:]
+    lo, hi = min(cells), max(cells)
+    if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+        return Text(BARS[4] * len(cells), style=style)
+    return Text("".join(BARS[1 + round((v - lo) / (hi - lo) * 7)] for v in cells), style=style)
+
+
+class Spark(Widget):
+    """A one-line sparkline, drawn as one styled string (Textual's Sparkline blends a
+    colour per bar, which costs more than the whole card at 1 Hz)."""
+
+    values: Sequence[float] = ()
+
+    def render(self) -> RenderResult:
+        return spark_text(self.values, self.size.width, Palette.of(self.app)("chart-1"))
 
 
 class SparkRow(Horizontal, _Cached):
@@ -77,14 +138,15 @@ class SparkRow(Horizontal, _Cached):
 
     def compose(self) -> ComposeResult:
         yield Static(self.label, classes="spark-label")
-        yield Sparkline([], classes="spark")
+        yield Spark(classes="spark")
 
     def set(self, values: Sequence[float]) -> None:
         # the newest point and the count identify the series well enough to skip equal redraws
         if not self._changed("data", (len(values), values[-1] if values else None, values[0] if values else None)):
             return
-        self.query_one(Sparkline).data = list(values)
-        self.set_class(not values, "-empty")
+        spark = self.part("Spark", Spark)
+        spark.values = values
+        spark.refresh()
 
 
 class EndpointCard(Vertical, _Cached):
@@ -116,20 +178,24 @@ class EndpointCard(Vertical, _Cached):
         self._head(view, palette)
         if self._changed("has_metrics", total is not None):
             for part in (".big-row", ".spark-row", ".card-latency"):
-                self.query_one(part).display = total is not None
+                self.part(part, Widget).display = total is not None
         kv = total.kv_cache_usage if total else None
-        self.query_one(".big.kv", BigValue).set("-" if kv is None else f"{kv * 100:.0f}",
+        self.part(".big.kv", BigValue).set("-" if kv is None else f"{kv * 100:.0f}",
                                                 thresholds.level("kv_cache_usage", kv))
-        self.query_one(".big.running", BigValue).set(big(total.running if total else None))
+        self.part(".big.running", BigValue).set(big(total.running if total else None))
         waiting = total.waiting if total else None
-        self.query_one(".big.waiting", BigValue).set(big(waiting), thresholds.level("waiting", waiting))
-        self.query_one(".big.gen", BigValue).set(big(total.generation_tokens_per_s if total else None))
-        self.query_one(".spark-cell.kv", SparkRow).set(series.get(series_key(view.target, "kv_cache_usage"), ()))
-        self.query_one(".spark-cell.gen", SparkRow).set(
-            series.get(series_key(view.target, "generation_tokens_per_s"), ()))
-        self._latency(view, traces, thresholds, palette, quantile_window)
-        self._rates(total, thresholds, palette)
-        self._engines(view.engines, thresholds, palette)
+        self.part(".big.waiting", BigValue).set(big(waiting), thresholds.level("waiting", waiting))
+        self.part(".big.gen", BigValue).set(big(total.generation_tokens_per_s if total else None))
+        # The big numbers follow every sample; the rest (rates over a window, minutes-long
+        # sparklines, p50/p90/p99) moves slowly: drawn every SLOW_SECONDS of samples, or when
+        # the traces' side arrives. What a frame repaints is what a 1 Hz pane costs.
+        if self._slow_due(view.time) or self._changed("traces", id(traces)):
+            self._rates(total, thresholds, palette)
+            self.part(".spark-cell.kv", SparkRow).set(series.get(series_key(view.target, "kv_cache_usage"), ()))
+            self.part(".spark-cell.gen", SparkRow).set(
+                series.get(series_key(view.target, "generation_tokens_per_s"), ()))
+            self._latency(view, traces, thresholds, palette, quantile_window)
+            self._engines(view.engines, thresholds, palette)
 
     def _head(self, view: EndpointView, c: Palette) -> None:
         key = (view.state, view.error, view.last_error, view.last_error_time, view.models, view.deprecated_names)
@@ -157,7 +223,7 @@ class EndpointCard(Vertical, _Cached):
                      style=c("muted"))
         else:
             t.append("no errors", style=c("muted"))
-        self.query_one(".card-head", Static).update(t)
+        put(self.part(".card-head", Static), t)
 
     def _latency(self, view: EndpointView, traces: TraceLatency | None, th: HealthThresholds, c: Palette,
                  quantile_window: float) -> None:
@@ -190,7 +256,7 @@ class EndpointCard(Vertical, _Cached):
         covered = f"over the last {window(span)}" if span else "needs two scrapes"
         spans = f" · {traces.spans} traced calls in {window(quantile_window)}" if traces else ""
         t.append(f"{covered}{spans}", style=c("muted"))
-        self.query_one(".card-latency", Static).update(t)
+        put(self.part(".card-latency", Static), t)
 
     def _rates(self, total: EngineStats | None, th: HealthThresholds, c: Palette) -> None:
         key = None if total is None else (total.requests_per_s, tuple(total.request_success_per_s.items()),
@@ -216,11 +282,11 @@ class EndpointCard(Vertical, _Cached):
                      style=level_style(c, th.level("preemptions_per_s", total.preemptions_per_s)))
             if total.counter_reset:
                 t.append("\ncounters went back: the server restarted", style=c("level-amber"))
-        self.query_one(".card-rates", Static).update(t)
+        put(self.part(".card-rates", Static), t)
 
     def _engines(self, engines: Sequence[EngineStats], th: HealthThresholds, c: Palette) -> None:
         shown = len(engines) > 1
-        static = self.query_one(".card-engines", Static)
+        static = self.part(".card-engines", Static)
         if static.display != shown:
             static.display = shown
         key = tuple((e.key, e.kv_cache_usage, e.running, e.waiting, e.generation_tokens_per_s) for e in engines)
@@ -237,7 +303,7 @@ class EndpointCard(Vertical, _Cached):
             t.append(f"{number(e.generation_tokens_per_s):>8}")
         if len(engines) > 8:
             t.append(f"\n+{len(engines) - 8} more engines", style=c("muted"))
-        static.update(t)
+        put(static, t)
 
 
 class GpuCard(Vertical, _Cached):
@@ -256,19 +322,21 @@ class GpuCard(Vertical, _Cached):
         yield SparkRow("mem", classes="spark-cell mem")
         yield Static("", classes="gpu-procs")
 
-    def show(self, device: GpuDevice, series: Mapping[str, Sequence[float]], th: HealthThresholds, c: Palette) -> None:
+    def show(self, device: GpuDevice, series: Mapping[str, Sequence[float]], th: HealthThresholds, c: Palette,
+             at: datetime) -> None:
         if self._changed("title", (device.index, device.name)):
             name = clean(device.name or "GPU", 40, one_line=True)
             self.border_title = f"{self.target} · {name}"
-        self.query_one(".big.util", BigValue).set(big(device.util_percent))
-        self.query_one(".spark-cell.util", SparkRow).set(series.get(series_key(self.target, "util_percent"), ()))
-        self.query_one(".spark-cell.mem", SparkRow).set(series.get(series_key(self.target, "mem_fraction"), ()))
+        self.part(".big.util", BigValue).set(big(device.util_percent))
+        if self._slow_due(at):
+            self.part(".spark-cell.util", SparkRow).set(series.get(series_key(self.target, "util_percent"), ()))
+            self.part(".spark-cell.mem", SparkRow).set(series.get(series_key(self.target, "mem_fraction"), ()))
         facts = (device.mem_used_bytes, device.mem_total_bytes, device.temperature_c, device.power_w,
                  device.power_limit_w, device.sm_clock_mhz, device.sm_clock_max_mhz)
         if self._changed("facts", facts):
-            self.query_one(".gpu-facts", Static).update(_gpu_facts(device, th, c))
+            put(self.part(".gpu-facts", Static), _gpu_facts(device, th, c))
         if self._changed("procs", device.processes):
-            self.query_one(".gpu-procs", Static).update(_gpu_processes(device, c))
+            put(self.part(".gpu-procs", Static), _gpu_processes(device, c))
 
 
 def _gpu_facts(d: GpuDevice, th: HealthThresholds, c: Palette) -> Text:
@@ -316,7 +384,3 @@ def _engine_label(stats: EngineStats, width: int) -> str:
     text = " ".join(p for p in (f"e{key.engine}" if key.engine is not None else "", model) if p) or "-"
     text = clean(text, 10_000, one_line=True)
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def when_text(at: datetime | None) -> str:
-    return "-" if at is None else at.astimezone().strftime("%H:%M:%S")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,12 +73,14 @@ class MovingMetrics:
     def __init__(self, text: str, engines: int = 1, phase: float = 0.0):
         self.engines = max(1, engines)
         self.phase = phase
-        self._template: list[tuple[str, str | None, float, str]] = []  # (prefix, kind, base, le)
+        share = 1.0 / self.engines
+        # per line: fixed text, or (prefix, value of t); decided once, so a body is cheap
+        self._lines: list[str | tuple[str, Callable[[float], float]]] = []
         missing = [r for r in FINISH_SHARE if f'finished_reason="{r}"' not in text]
         for line in _with_reasons(text.splitlines(), missing):
             match = _LINE.match(line)
             if match is None:
-                self._template.append((line, None, 0.0, ""))
+                self._lines.append(line)
                 continue
             copies = [match.group("labels") or ""]
             if self.engines > 1:
@@ -88,47 +91,47 @@ class MovingMetrics:
                     base = float(match.group("value"))
                 except ValueError:
                     base = 0.0
-                le = _LE.search(labels)
-                self._template.append((f"{match.group('name')}{labels} ", match.group("name"), base,
-                                       le.group(1) if le else ""))
+                prefix = f"{match.group('name')}{labels} "
+                value = self._value_of(match.group("name"), labels, base, share)
+                self._lines.append(f"{prefix}{base!r}" if value is None else (prefix, value))
 
     def body(self, t: float) -> str:
-        out = []
-        share = 1.0 / self.engines
-        for prefix, name, base, le in self._template:
-            if name is None:
-                out.append(prefix)
-                continue
-            out.append(f"{prefix}{self._value(name, prefix, base, le, t, share)!r}")
+        out = [line if isinstance(line, str) else f"{line[0]}{line[1](t)!r}" for line in self._lines]
         return "\n".join(out) + "\n"
 
-    def _value(self, name: str, prefix: str, base: float, le: str, t: float, share: float) -> float:
-        p = t + self.phase
+    def _value_of(self, name: str, labels: str, base: float, share: float) -> Callable[[float], float] | None:
+        """How the series moves with t, or None when it stays as captured."""
+        phase = self.phase
         if name == "vllm:num_requests_running":
-            return float(round(max(0.0, 8 + 6 * math.sin(p / 20)) * share))
+            return lambda t: float(round(max(0.0, 8 + 6 * math.sin((t + phase) / 20)) * share))
         if name == "vllm:num_requests_waiting":
-            return float(round(max(0.0, 4 * math.sin(p / 15)) * share))
+            return lambda t: float(round(max(0.0, 4 * math.sin((t + phase) / 15)) * share))
         if name in ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"):
-            return round(0.55 + 0.42 * math.sin(p / 30), 4)
+            return lambda t: round(0.55 + 0.42 * math.sin((t + phase) / 30), 4)
         if name == "vllm:num_preemptions_total":
-            return base + math.floor(max(0.0, t - 40) / 10) * share  # one every 10 s after 40 s
+            return lambda t: base + math.floor(max(0.0, t - 40) / 10) * share  # one every 10 s after 40 s
         if name in COUNTER_RATES:
-            return base + math.floor(COUNTER_RATES[name] * t * share)
+            rate = COUNTER_RATES[name] * share
+            return lambda t: base + math.floor(rate * t)
         if name == "vllm:request_success_total":
-            reason = re.search(r'finished_reason="([^"]+)"', prefix)
-            return base + math.floor(REQUESTS_PER_S * FINISH_SHARE.get(reason.group(1) if reason else "", 0.0) * t * share)
+            reason = re.search(r'finished_reason="([^"]+)"', labels)
+            rate = REQUESTS_PER_S * FINISH_SHARE.get(reason.group(1) if reason else "", 0.0) * share
+            return lambda t: base + math.floor(rate * t)
         for family, (median, sigma) in LATENCY_SHAPES.items():
-            if name.startswith(family):
-                requests = math.floor(REQUESTS_PER_S * t * share)
-                suffix = name[len(family):]
-                if suffix == "_bucket":
-                    bound = math.inf if le == "+Inf" else float(le)
-                    return base + round(requests * _lognormal_cdf(bound, median, sigma))
-                if suffix == "_count":
-                    return base + requests
-                if suffix == "_sum":
-                    return round(base + requests * median * math.exp(sigma * sigma / 2), 6)
-        return base
+            if not name.startswith(family):
+                continue
+            suffix, per_s = name[len(family):], REQUESTS_PER_S * share
+            if suffix == "_bucket":
+                le = _LE.search(labels)
+                bound = math.inf if le is None or le.group(1) == "+Inf" else float(le.group(1))
+                cdf = _lognormal_cdf(bound, median, sigma)
+                return lambda t: base + round(math.floor(per_s * t) * cdf)
+            if suffix == "_count":
+                return lambda t: base + math.floor(per_s * t)
+            if suffix == "_sum":
+                mean = median * math.exp(sigma * sigma / 2)
+                return lambda t: round(base + math.floor(per_s * t) * mean, 6)
+        return None
 
 
 def _with_reasons(lines: list[str], missing: list[str]) -> list[str]:
@@ -176,6 +179,14 @@ class FakeVllm:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as vLLM's uvicorn does
+
+            def setup(self) -> None:
+                super().setup()
+                # headers and body go out in separate writes: without this, Nagle and delayed
+                # ACKs hold every keep-alive answer for ~40 ms
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def do_GET(self) -> None:  # noqa: N802 - http.server naming
                 fake.hits += 1
                 status, body, kind = fake.answer(self.path)

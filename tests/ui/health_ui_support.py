@@ -69,8 +69,11 @@ async def wait_polls(pilot, n: int, timeout: float = 15.0) -> HealthScreen:  # t
     while loop.time() < deadline:
         screen = app.screen
         if isinstance(screen, HealthScreen) and screen.view is not None and screen.view.polls >= n:
-            await pilot.pause()
-            screen.redraw()
+            for _ in range(50):  # cards mounted for a first view may still be composing
+                await pilot.pause()
+                screen.redraw()
+                if not screen._dirty:
+                    break
             await pilot.pause()
             return screen
         await asyncio.sleep(0.02)

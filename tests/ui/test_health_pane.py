@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
-from textual.widgets import Digits, Static, TabbedContent
+from textual.widgets import Static, TabbedContent
 
 from console.screens.health import HealthScreen
 from console.widgets.health_cards import BigValue, EndpointCard, GpuCard
@@ -29,8 +29,8 @@ def card(screen: HealthScreen, url: str) -> EndpointCard:
     return next(c for c in screen.query(EndpointCard) if c.target == f"vllm:{url}")
 
 
-def big(card_widget: EndpointCard | GpuCard, name: str) -> Digits:
-    return card_widget.query_one(f".big.{name}", BigValue).query_one(Digits)
+def big(card_widget: EndpointCard | GpuCard, name: str) -> BigValue:
+    return card_widget.query_one(f".big.{name}", BigValue)
 
 
 async def test_cards_show_live_values_and_exact_rates(tmp_path: Path, clock) -> None:
@@ -144,9 +144,9 @@ async def test_thresholds_turn_values_amber_and_red(tmp_path: Path, clock) -> No
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_pane(pilot)
             c = card(screen, server.url)
-            assert big(c, "kv").has_class("-red")
-            assert big(c, "waiting").has_class("-amber")
-            assert not big(c, "running").has_class("-red") and not big(c, "running").has_class("-amber")
+            assert big(c, "kv").level == "red"
+            assert big(c, "waiting").level == "amber"
+            assert big(c, "running").level is None
             facts = screen.query(GpuCard).first().query_one(".gpu-facts", Static).render()
             temp = next(s for s in facts.spans if "°C" in facts.plain[s.start:s.end])
             assert "bold" in str(temp.style)  # red levels are bold as well as red
@@ -247,3 +247,12 @@ def test_hostile_text_is_drawn_as_text() -> None:
     assert "\x1b" not in label and "[bold red]" in label
     assert isinstance(Palette({})("muted"), str)
     assert Text(label).plain == label
+
+
+def test_sparkline_scales_between_min_and_max_and_keeps_the_newest() -> None:
+    from console.widgets.health_cards import spark_text
+
+    assert spark_text([1, 2, 3, 4, 5, 6, 7, 8, 9], 9, "").plain == "▁▂▃▄▅▅▆▇█"
+    assert spark_text([5.0] * 3, 10, "").plain == "▄▄▄"  # flat: a middle line, not full bars
+    assert len(spark_text(list(range(300)), 20, "").plain) == 20  # 15 values a cell, their max
+    assert spark_text([], 10, "").plain == "" and spark_text([1, 2], 0, "").plain == ""

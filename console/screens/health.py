@@ -397,7 +397,7 @@ class HealthScreen(PaneScreen):
                  f"{self.config.interval:g}s by the collector", style=c("muted"))
         down = _down_counts(history)
         if down:
-            t.append(" · " + ", ".join(f"{clean(tg.removeprefix('vllm:'), 60, one_line=True)} down in {n} scrapes"
+            t.append(" · " + ", ".join(f"{clean(tg.removeprefix('vllm:'), 60, one_line=True)} down in {n} scrape{'s' if n != 1 else ''}"
                                        for tg, n in down.items()), style=c("level-red"))
         if not history.endpoints and history.gpus.is_empty():
             t.append("\nNothing stored in this window. The collector stores samples while it runs "

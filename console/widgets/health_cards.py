@@ -189,7 +189,8 @@ class EndpointCard(Vertical, _Cached):
         # The big numbers follow every sample; the rest (rates over a window, minutes-long
         # sparklines, p50/p90/p99) moves slowly: drawn every SLOW_SECONDS of samples, or when
         # the traces' side arrives. What a frame repaints is what a 1 Hz pane costs.
-        if self._slow_due(view.time) or self._changed("traces", id(traces)):
+        complete = total is not None and total.window_s is not None and view.latency_window_s is not None
+        if self._slow_due(view.time) or self._changed("traces", id(traces)) or self._changed("complete", complete):
             self._rates(total, thresholds, palette)
             self.part(".spark-cell.kv", SparkRow).set(series.get(series_key(view.target, "kv_cache_usage"), ()))
             self.part(".spark-cell.gen", SparkRow).set(

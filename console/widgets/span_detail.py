@@ -8,7 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 
 from console import format as fmt
 from console.palette import Palette
@@ -51,6 +51,11 @@ class SpanDetail(Vertical):
                 yield JsonTree(id="span-raw")
             with TabPane("Tokens & cost", id="tab-cost"):
                 yield VerticalScroll(Static(id="span-cost"))
+
+    def focus(self, scroll_visible: bool = True) -> "SpanDetail":
+        """Focus the tab strip, so that left and right switch tabs (a Vertical takes no focus)."""
+        self.query_one(Tabs).focus(scroll_visible)
+        return self
 
     def on_mount(self) -> None:
         t = self.query_one("#span-attrs", DataTable)

@@ -50,6 +50,9 @@ class StoreReader:
             self._con.execute(f"SET threads = {int(threads)}")
         self._con.execute(f"SET memory_limit = '{memory_limit}'")
         self._con.execute("SET parquet_metadata_cache = true")
+        # Times are stored in UTC and bound as UTC microseconds: comparisons must not
+        # shift by the local zone.
+        self._con.execute("SET GLOBAL TimeZone = 'UTC'")  # global: every thread's cursor too
         for name, schema in TABLES.items():
             # typed empty tables stand in when no segment exists yet (real tables, so
             # that every thread's cursor sees them)

@@ -79,6 +79,12 @@ class FlaggedReport:
     total: int
 
 
+def _top(frame: pl.DataFrame, measure: str, key: str, limit: int) -> pl.DataFrame:
+    """The ``limit`` rows largest in ``measure``; ties broken by ``key`` so that the same store
+    always gives the same list (a UNION upstream returns rows in no fixed order)."""
+    return frame.sort([measure, key], descending=[True, False], nulls_last=True).head(limit)
+
+
 class CostAudit:
     def __init__(self, queries: CostQueries):
         self.q = queries
@@ -98,10 +104,10 @@ class CostAudit:
         if composition.sampled:
             notes.append(f"text analyses cover the newest {TEXT_SPAN_LIMIT:,} calls of the range")
         return AuditReport(
-            traces.sort("cost_usd", descending=True, nulls_last=True).head(limit),
-            traces.sort("input_tokens", descending=True, nulls_last=True).head(limit),
-            prompts.sort("cost_usd", descending=True, nulls_last=True).head(limit).select(cols),
-            prompts.sort("input_tokens", descending=True, nulls_last=True).head(limit).select(cols),
+            _top(traces, "cost_usd", "trace_id", limit),
+            _top(traces, "input_tokens", "trace_id", limit),
+            _top(prompts, "cost_usd", "prompt", limit).select(cols),
+            _top(prompts, "input_tokens", "prompt", limit).select(cols),
             composition, cache, float(cache.get_column("saving_usd").sum() or 0.0) if cache.height else 0.0,
             (time.perf_counter() - t0) * 1000, notes)
 
@@ -221,7 +227,7 @@ class CostAudit:
                            left(arg_min(last, start_time), 300) AS example_text
                     FROM calls GROUP BY model, request HAVING count(*) > 1)
                 SELECT * EXCLUDE (request) FROM repeated
-                ORDER BY saving_usd DESC NULLS LAST, calls DESC LIMIT {int(limit)}
+                ORDER BY saving_usd DESC NULLS LAST, calls DESC, model, request LIMIT {int(limit)}
             """
             return sql, params + [since_us, q.until_us]
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from textual import constants as textual_constants
 
 from console.app import ConsoleApp
 from store.config import Settings
@@ -18,6 +19,10 @@ try:
     time.tzset()
 except AttributeError:
     pass
+
+# Animations finish in their first frame, so a snapshot on a loaded CI machine never catches
+# a tab underline half way (the App reads this when it is constructed).
+textual_constants.TEXTUAL_ANIMATIONS = "none"
 
 
 def make_app(store: Path, theme: str = "llmops-dark", **kw: object) -> ConsoleApp:

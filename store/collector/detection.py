@@ -49,15 +49,13 @@ def _detector_main(conn: Connection, config: dict[str, Any]) -> None:
             return
         out: list[bytes] = []
         for path in paths:
-            try:
-                table = pq.read_table(path, columns=list(ROW_COLUMNS))
+            try:  # a batch at a time: a big segment never sits in memory whole
+                for batch in pq.ParquetFile(path).iter_batches(batch_size=2000, columns=list(ROW_COLUMNS)):
+                    events = stage.flag(batch)
+                    if events is not None and events.num_rows:
+                        out.append(ipc_bytes(events))
             except OSError as e:  # removed by retention before we got to it
                 log.warning("detection skipped %s: %s", path, e)
-                continue
-            for batch in table.to_batches(max_chunksize=2000):
-                events = stage.flag(batch)
-                if events is not None and events.num_rows:
-                    out.append(ipc_bytes(events))
         conn.send_bytes(pickle.dumps(out, protocol=5))
 
 

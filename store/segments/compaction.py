@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from store.schema import TIME_COLUMN
 from store.segments import manifest as mf
 from store.segments import trace_parts
 from store.segments.writer import SEALED_LEVEL, SegmentWriter
 
 MAX_LEVEL = 2  # size-tiered merges stop here; SEALED_LEVEL (3) is a closed day's final form
-SEAL_MAX_ROWS = 4_000_000
+# Spans stream through a rewrite a few thousand rows at a time; trace parts (narrow, one
+# row per trace) are folded in memory, so a day with more than this many stays in pieces.
+SEAL_MAX_PARTS = 2_000_000
+READ_CHUNK = 8192
 
 
 @dataclass
@@ -33,6 +35,20 @@ class CompactionPolicy:
 def _read(writer: SegmentWriter, segs: list[mf.Segment]) -> pa.Table:
     tables = [pq.read_table(writer.root / s.path) for s in segs]
     return pa.concat_tables(tables, promote_options="default")
+
+
+def _stream(writer: SegmentWriter, segs: list[mf.Segment]) -> Iterator[pa.Table]:
+    """The segments' rows in chunks, oldest segment first (the writer sorts a window
+    at a time, so rough time order in gives time order out)."""
+    for s in sorted(segs, key=lambda s: (s.min_us, s.path)):
+        for batch in pq.ParquetFile(writer.root / s.path).iter_batches(batch_size=READ_CHUNK):
+            yield pa.Table.from_batches([batch])
+
+
+def _rewritten(writer: SegmentWriter, table: str, segs: list[mf.Segment]) -> pa.Table | Iterator[pa.Table]:
+    if table == "trace_parts":
+        return trace_parts.merge(_read(writer, segs))
+    return _stream(writer, segs)
 
 
 def plan(writer: SegmentWriter, policy: CompactionPolicy,
@@ -60,13 +76,8 @@ def compact_once(writer: SegmentWriter, policy: CompactionPolicy | None = None,
     merged = 0
     for segs in plan(writer, policy, keep):
         table, day = segs[0].table, segs[0].day
-        rows = _read(writer, segs)
-        if table == "trace_parts":
-            rows = trace_parts.merge(rows)
-        else:
-            rows = rows.sort_by(TIME_COLUMN[table])
         level = min(MAX_LEVEL, max(s.level for s in segs) + 1)
-        writer.replace(segs, [(table, day, rows, level)])
+        writer.replace(segs, [(table, day, _rewritten(writer, table, segs), level)])
         merged += len(segs)
     return merged
 
@@ -89,11 +100,9 @@ def seal_old_days(writer: SegmentWriter, now: datetime | None = None,
             continue
         if keep is not None and any(keep(s) for s in segs):
             continue  # not yet scanned by the guardrail detectors
-        if sum(s.rows for s in segs) > SEAL_MAX_ROWS:
-            continue  # a day this big stays in its compacted pieces (unindexed) rather than in memory whole
-        rows = _read(writer, segs)
-        rows = trace_parts.merge(rows) if table == "trace_parts" else rows.sort_by(TIME_COLUMN[table])
-        writer.replace(segs, [(table, day, rows, SEALED_LEVEL)])
+        if table == "trace_parts" and sum(s.rows for s in segs) > SEAL_MAX_PARTS:
+            continue  # so many traces stay in their compacted pieces rather than in memory whole
+        writer.replace(segs, [(table, day, _rewritten(writer, table, segs), SEALED_LEVEL)])
         sealed.append(f"{table}/{day}")
     return sealed
 

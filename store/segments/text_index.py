@@ -50,27 +50,33 @@ def query_trigrams(tokens: list[str]) -> set[int]:
 
 def build(table: pa.Table, row_group_size: int) -> bytes:
     """The index of ``table`` as it will be written in row groups of ``row_group_size``."""
-    n_groups = max(1, -(-table.num_rows // row_group_size))
-    cols = [c for c in TEXT_COLUMNS if c in table.column_names]
-    df = pl.from_arrow(table.select(cols).combine_chunks())
+    n = table.num_rows
+    groups = [table.slice(start, row_group_size) for start in range(0, n, row_group_size)] or [table]
+    return assemble([group_bits(g) for g in groups])
+
+
+def group_bits(group: pa.Table) -> bytes:
+    """One row group's bitmap: built as each row group is written, so a segment of any
+    size is indexed without holding it in memory."""
+    cols = [c for c in TEXT_COLUMNS if c in group.column_names]
+    bits = bytearray(BYTES)
+    if not cols or group.num_rows == 0:
+        return bytes(bits)
+    df = pl.from_arrow(group.select(cols).combine_chunks())
     assert isinstance(df, pl.DataFrame)
     words = (df.select(pl.concat_str([pl.col(c).fill_null("") for c in cols], separator=" ")
                        .str.to_lowercase().str.extract_all(_RUN.pattern).alias("w"))
-             .with_row_index("i").with_columns((pl.col("i") // row_group_size).cast(pl.UInt32).alias("rg"))
-             .select("rg", "w").explode("w").drop_nulls().unique())
-    out = bytearray(_HEADER.pack(MAGIC, BYTES, n_groups))
-    by_group = {rg: [] for rg in range(n_groups)}
-    for rg, w in words.iter_rows():
-        by_group[rg].append(w)
-    for rg in range(n_groups):
-        bits = bytearray(BYTES)
-        seen: set[int] = set()
-        for w in by_group[rg]:
-            seen |= trigram_ids(w)
-        for t in seen:
-            bits[t >> 3] |= 1 << (t & 7)
-        out += bits
-    return bytes(out)
+             .explode("w").drop_nulls().unique())
+    seen: set[int] = set()
+    for w in words.get_column("w").to_list():
+        seen |= trigram_ids(w)
+    for t in seen:
+        bits[t >> 3] |= 1 << (t & 7)
+    return bytes(bits)
+
+
+def assemble(groups: list[bytes]) -> bytes:
+    return _HEADER.pack(MAGIC, BYTES, len(groups)) + b"".join(groups)
 
 
 def write(path: Path, data: bytes) -> None:

@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,8 +25,12 @@ from store.segments.layout import fsync_dir, partition_dir, segment_path
 
 GRACE_SECONDS = 120.0  # how long a dropped file stays for readers of an older snapshot
 ROW_GROUP = 128 * 1024
-INDEXED_ROW_GROUP = 32 * 1024  # smaller row groups in indexed span segments: a search skips finer
+# Span rows carry message text (~1.3 KB each in Arrow): their row groups are smaller, so
+# a rewrite holds ~40 MB at a time and a search skips finer.
+SPAN_ROW_GROUP = 32 * 1024
 SEALED_LEVEL = 3  # a closed day's final segment: span segments of this level carry a text index
+
+Chunks = Iterable[pa.Table]
 
 
 # Dictionary encoding pays off on repetitive columns and only costs on free text;
@@ -38,22 +43,35 @@ DICTIONARY_COLUMNS = frozenset(("kind", "otel_kind", "service", "status", "opera
 STATISTICS_COLUMNS = frozenset(("start_time", "end_time", "time", "received_at", "duration_ms", "cost_usd"))
 
 
-def write_parquet(root: Path, rel: str, table: pa.Table, compression: str = "zstd",
-                  row_group: int = ROW_GROUP) -> int:
-    """Temp name, fsync, rename: a segment file is either whole or absent."""
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    names = table.column_names
-    with open(tmp, "wb") as f:
-        pq.write_table(table, f, compression=compression, row_group_size=row_group,
-                       use_dictionary=[c for c in names if c in DICTIONARY_COLUMNS],
-                       write_statistics=[c for c in names if c in STATISTICS_COLUMNS])
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-    return path.stat().st_size
+def row_group_size(table: str) -> int:
+    return SPAN_ROW_GROUP if table == "spans" else ROW_GROUP
+
+
+def regroup(chunks: Chunks, size: int, sort_column: str | None) -> Iterator[pa.Table]:
+    """Row groups of ``size`` rows from a stream of chunks. With ``sort_column``, each
+    is sorted over a window of a row group and the latest chunk's worth of rows more, so
+    chunks that arrive in time order, each overlapping the next by less than a chunk,
+    come out in order, with bounded memory."""
+    buffer: list[pa.Table] = []
+    buffered = 0
+    for chunk in chunks:
+        if chunk.num_rows == 0:
+            continue
+        buffer.append(chunk)
+        buffered += chunk.num_rows
+        keep = chunk.num_rows if sort_column else 0  # held back to meet the next chunk
+        if buffered < size + keep:
+            continue
+        window = pa.concat_tables(buffer)
+        if sort_column:
+            window = window.sort_by(sort_column)
+        while window.num_rows >= size + keep:
+            yield window.slice(0, size)
+            window = window.slice(size)
+        buffer, buffered = [window], window.num_rows
+    if buffered:
+        rest = pa.concat_tables(buffer)
+        yield rest.sort_by(sort_column) if sort_column else rest
 
 
 def split_by_day(table: pa.Table, time_col: str) -> dict[str, pa.Table]:
@@ -93,18 +111,46 @@ class SegmentWriter:
         self.manifest = mf.load(self.root)
         self.lock = threading.RLock()  # flushes and compaction publish from different threads
 
-    def _segment(self, table: str, day: str, rows: pa.Table, generation: int | str, index: int, level: int) -> mf.Segment:
+    def _segment(self, table: str, day: str, chunks: Chunks, generation: int | str, index: int,
+                 level: int) -> mf.Segment | None:
+        """Write one segment from a stream of chunks, a row group at a time: temp name,
+        fsync, rename, so a segment file is either whole or absent. Level 0 keeps
+        arrival order; every rewrite sorts by time."""
         rel = segment_path(table, day, generation, index)
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
         indexed = table == "spans" and level >= SEALED_LEVEL
-        row_group = INDEXED_ROW_GROUP if indexed else ROW_GROUP
-        if indexed:  # the sidecar first: a published segment's index is always there
-            text_index.write(self.root / (rel + text_index.SUFFIX), text_index.build(rows, row_group))
-        # level-0 segments live minutes, until compaction re-encodes them: fast lz4 first
-        size = write_parquet(self.root, rel, rows, "lz4" if level == 0 else "zstd", row_group)
-        tcol = rows[TIME_COLUMN[table]]
-        lo, hi = pc.min_max(tcol).values()
-        return mf.Segment(table=table, day=day, path=rel, rows=rows.num_rows, bytes=size,
-                          min_us=_us(lo), max_us=_us(hi), level=level,
+        schema, time_col = TABLES[table], TIME_COLUMN[table]
+        rows, lo, hi, index_groups = 0, None, None, []
+        try:
+            with open(tmp, "wb") as f:
+                # level-0 segments live minutes, until compaction re-encodes them: fast lz4 first
+                size = row_group_size(table)
+                with pq.ParquetWriter(f, schema, compression="lz4" if level == 0 else "zstd",
+                                      use_dictionary=[c for c in schema.names if c in DICTIONARY_COLUMNS],
+                                      write_statistics=[c for c in schema.names if c in STATISTICS_COLUMNS]) as out:
+                    for group in regroup((conform(c, table) for c in chunks), size, time_col if level else None):
+                        out.write_table(group, row_group_size=size)
+                        rows += group.num_rows
+                        g_lo, g_hi = (_us(v) for v in pc.min_max(group[time_col]).values())
+                        lo, hi = (g_lo if lo is None else min(lo, g_lo)), (g_hi if hi is None else max(hi, g_hi))
+                        if indexed:
+                            index_groups.append(text_index.group_bits(group))
+                f.flush()
+                os.fsync(f.fileno())
+            if not rows:
+                tmp.unlink()
+                return None
+            if indexed:  # the sidecar first: a published segment's index is always there
+                text_index.write(self.root / (rel + text_index.SUFFIX), text_index.assemble(index_groups))
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        fsync_dir(path.parent)
+        return mf.Segment(table=table, day=day, path=rel, rows=rows, bytes=path.stat().st_size,
+                          min_us=lo or 0, max_us=hi or 0, level=level,
                           generation=generation if isinstance(generation, int) else 0, text_index=indexed)
 
     def append(self, tables: dict[str, pa.Table], wal_checkpoint: int | None = None) -> list[mf.Segment]:
@@ -121,7 +167,8 @@ class SegmentWriter:
                     continue
                 table = conform(table, name)
                 for day, rows in sorted(split_by_day(table, TIME_COLUMN[name]).items()):
-                    new.append(self._segment(name, day, rows, generation, index, 0))
+                    if (segment := self._segment(name, day, [rows], generation, index, 0)) is not None:
+                        new.append(segment)
                     index += 1
             m = self.manifest
             m.generation = generation
@@ -132,8 +179,11 @@ class SegmentWriter:
             mf.publish(self.root, m)
             return new
 
-    def replace(self, remove: list[mf.Segment], add_tables: list[tuple[str, str, pa.Table, int]]) -> list[mf.Segment]:
+    def replace(self, remove: list[mf.Segment],
+                add_tables: list[tuple[str, str, pa.Table | Chunks, int]]) -> list[mf.Segment]:
         """Swap segments for rewritten ones (compaction, repricing, retention with add=[]).
+        Each addition is a table or a stream of chunks (a rewrite never needs its
+        inputs in memory at once).
 
         The new files are written before the lock is taken, so a long rewrite never
         delays a flush; only the manifest swap is serialized.
@@ -141,8 +191,9 @@ class SegmentWriter:
         stamp = time.time_ns()
         added = []
         for i, (name, day, rows, level) in enumerate(add_tables):
-            if rows.num_rows:
-                added.append(self._segment(name, day, conform(rows, name), f"r{stamp}", i, level))
+            chunks = [rows] if isinstance(rows, pa.Table) else rows
+            if (segment := self._segment(name, day, chunks, f"r{stamp}", i, level)) is not None:
+                added.append(segment)
         with self.lock:
             live = {s.path for s in self.manifest.segments}
             gone = [s for s in remove if s.path not in live]

@@ -86,6 +86,9 @@ class Decoder:
 
 def _worker_main(conn: Connection, settings: DecoderSettings) -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    from store.segments.memory import use_returning_pool
+
+    use_returning_pool()
     decoder = Decoder(settings)
     while True:
         try:

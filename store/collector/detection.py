@@ -36,8 +36,10 @@ def _detector_main(conn: Connection, config: dict[str, Any]) -> None:
         os.nice(NICE)
     except OSError:
         pass
-    import pyarrow.parquet as pq
+    from store.segments.batches import batches
+    from store.segments.memory import use_returning_pool
 
+    use_returning_pool()
     from store.collector.guardrail_stage import ROW_COLUMNS, GuardrailStage
     from store.segments.wal import ipc_bytes
 
@@ -50,7 +52,7 @@ def _detector_main(conn: Connection, config: dict[str, Any]) -> None:
         out: list[bytes] = []
         for path in paths:
             try:  # a batch at a time: a big segment never sits in memory whole
-                for batch in pq.ParquetFile(path).iter_batches(batch_size=2000, columns=list(ROW_COLUMNS)):
+                for batch in batches(path, 2000, ROW_COLUMNS):
                     events = stage.flag(batch)
                     if events is not None and events.num_rows:
                         out.append(ipc_bytes(events))

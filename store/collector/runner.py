@@ -18,6 +18,7 @@ from store.collector.decoders import DecoderPool, DecoderSettings
 from store.collector.ingest import IngestCore, IngestSettings
 from store.collector.server import CollectorApp
 from store.config import Settings
+from store.segments.memory import use_returning_pool
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
@@ -47,6 +48,7 @@ class Collector:
     workers: int | None = None
 
     def __post_init__(self) -> None:
+        use_returning_pool()
         s = self.settings
         self.auth = AuthPolicy(s.token, s.langfuse_public_key, s.langfuse_secret_key)
         host, _ = s.host_port

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from store.segments import manifest as mf
 from store.segments import trace_parts
+from store.segments.batches import batches
 from store.segments.writer import SEALED_LEVEL, SegmentWriter
 
 MAX_LEVEL = 2  # size-tiered merges stop here; SEALED_LEVEL (3) is a closed day's final form
@@ -41,7 +42,7 @@ def _stream(writer: SegmentWriter, segs: list[mf.Segment]) -> Iterator[pa.Table]
     """The segments' rows in chunks, oldest segment first (the writer sorts a window
     at a time, so rough time order in gives time order out)."""
     for s in sorted(segs, key=lambda s: (s.min_us, s.path)):
-        for batch in pq.ParquetFile(writer.root / s.path).iter_batches(batch_size=READ_CHUNK):
+        for batch in batches(writer.root / s.path, READ_CHUNK):
             yield pa.Table.from_batches([batch])
 
 

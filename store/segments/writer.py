@@ -64,10 +64,17 @@ def regroup(chunks: Chunks, size: int, sort_column: str | None) -> Iterator[pa.T
             continue
         window = pa.concat_tables(buffer)
         if sort_column:
-            window = window.sort_by(sort_column)
-        while window.num_rows >= size + keep:
-            yield window.slice(0, size)
-            window = window.slice(size)
+            # take() copies only the rows of each group and of the rest, so the window's
+            # chunks are freed here rather than kept alive by slices of a sorted copy
+            order = pc.sort_indices(window, [(sort_column, "ascending")])
+            while len(order) >= size + keep:
+                yield window.take(order[:size])
+                order = order[size:]
+            window = window.take(order)
+        else:
+            while window.num_rows >= size:
+                yield window.slice(0, size)
+                window = window.slice(size)
         buffer, buffered = [window], window.num_rows
     if buffered:
         rest = pa.concat_tables(buffer)

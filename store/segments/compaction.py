@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from store.segments import manifest as mf
 from store.segments import trace_parts
-from store.segments.batches import batches
+from store.segments.batches import READ_BUFFER, batches
 from store.segments.writer import SEALED_LEVEL, SegmentWriter
 
 MAX_LEVEL = 2  # size-tiered merges stop here; SEALED_LEVEL (3) is a closed day's final form
@@ -34,7 +34,8 @@ class CompactionPolicy:
 
 
 def _read(writer: SegmentWriter, segs: list[mf.Segment]) -> pa.Table:
-    tables = [pq.read_table(writer.root / s.path) for s in segs]
+    tables = [pq.read_table(writer.root / s.path, pre_buffer=False, buffer_size=READ_BUFFER, use_threads=False)
+              for s in segs]
     return pa.concat_tables(tables, promote_options="default")
 
 

@@ -34,6 +34,7 @@ from console.services.health import HealthHistory, HealthService, health_config
 from console.text import clean
 from console.widgets.health_cards import EndpointCard, GpuCard, put
 from console.widgets.health_charts import HistoryCharts
+from store.config import default_config_file
 from store.health.config import HealthConfig
 from store.health.gpu import gpu_target
 from store.health.live import LiveHealth, LiveView, SamplerThread
@@ -271,10 +272,12 @@ class HealthScreen(PaneScreen):
         if self.config_error:
             note = Text(f"⚠ [health] settings not used: {self.config_error}", style=c("level-red"))
         elif not self.config.vllm:
-            where = getattr(self.app.settings, "source", "") or "config.toml"  # type: ignore[attr-defined]
+            source = getattr(self.app.settings, "source", "defaults")  # type: ignore[attr-defined]
+            # with no config file yet, name the file to create, not the word "defaults"
+            where = str(default_config_file()) if source == "defaults" else source
             note = Text()
             note.append("No vLLM endpoints configured. ", style=c("foreground", "bold"))
-            note.append(f'Add them to the [health] section of {where} (or your config file):\n'
+            note.append(f'Add them to the [health] section of {clean(where, 200, one_line=True)}:\n'
                         '  [health]\n  vllm = ["http://127.0.0.1:8000"]', style=c("muted"))
         self._note("#health-endpoints-note", note)
         view = self.view

@@ -269,7 +269,7 @@ class PromptsScreen(PaneScreen):
         table.show(version_rows(self.overview, self.fingerprints), self.current_id)
         ov = self.overview
         c = Palette.of(self.app)
-        info = Text(f"{len(ov.prompts)} prompts in {clean(str(ov.directory), 80, one_line=True)}", style=c("foreground"))
+        info = Text(f"{len(ov.prompts)} prompts in {clean(str(ov.directory.resolve()), 80, one_line=True)}", style=c("foreground"))
         bad = sum(any(i.severity == "error" for i in issues) for issues in ov.problems.values())
         if bad:
             info.append(f" · {bad} file{'s' if bad != 1 else ''} with errors", style=c("error"))

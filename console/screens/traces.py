@@ -126,8 +126,8 @@ class TracesScreen(PaneScreen):
         if not table.row_count and self.filter.is_empty():
             url = getattr(getattr(self.app, "link", None), "url", "http://127.0.0.1:4318")
             self.query_one("#traces-info", Static).update(Text(
-                f"No traces yet. Send OTLP to {url}/v1/traces (see docs/ingest.md), "
-                "or run `llmops-console demo` to fill the store with labelled demo traffic. · " + live))
+                # one line that fits 100 columns: the info bar is a single row
+                f"No traces yet · send OTLP to {url}/v1/traces · or run `llmops-console demo` · " + live))
             return
         self.query_one("#traces-info", Static).update(
             Text(f"{table.row_count} traces, newest first, {more} · {live}{marked}{q}"))

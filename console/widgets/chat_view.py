@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from rich.console import Group
+from rich.padding import Padding
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -91,21 +92,22 @@ class ChatView(VerticalScroll):
             out.append(_indent(Text(clean(pretty_json(args) or args, MESSAGE_LIMIT), style=c("foreground")), 4))
         return out
 
-    def _content(self, content: str, c: Palette) -> Text:
+    def _content(self, content: str, c: Palette) -> Padding:
         pretty = pretty_json(content)
         if pretty is not None:
             return _indent(Text(clean(pretty, MESSAGE_LIMIT), style=c("foreground")), 2)
         return _indent(Text(clean(content, MESSAGE_LIMIT)), 2)
 
 
-def _indent(text: Text, n: int) -> Text:
-    """Indent every line; leading spaces become no-break spaces, which the renderer
-    keeps (it drops ordinary leading whitespace when it wraps)."""
+def _indent(text: Text, n: int) -> Padding:
+    """Indent every line, wrapped continuations included (a left pad, not leading
+    spaces); a line's own leading spaces (JSON nesting) become no-break spaces, which
+    the renderer keeps when it wraps."""
     out = Text(style=text.style)
     for i, line in enumerate(text.split("\n", allow_blank=True)):
         if i:
             out.append("\n")
         lead = len(line.plain) - len(line.plain.lstrip(" "))
-        out.append("\u00a0" * (n + lead))
+        out.append("\u00a0" * lead)
         out.append_text(line[lead:])
-    return out
+    return Padding(out, (0, 0, 0, n))

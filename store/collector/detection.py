@@ -36,12 +36,12 @@ def _detector_main(conn: Connection, config: dict[str, Any]) -> None:
         os.nice(NICE)
     except OSError:
         pass
+    from store.collector.guardrail_stage import ROW_COLUMNS, GuardrailStage
     from store.segments.batches import batches
     from store.segments.memory import use_returning_pool
+    from store.segments.wal import ipc_bytes
 
     use_returning_pool()
-    from store.collector.guardrail_stage import ROW_COLUMNS, GuardrailStage
-    from store.segments.wal import ipc_bytes
 
     stage = GuardrailStage.from_config(config)
     while True:

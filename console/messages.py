@@ -15,14 +15,16 @@ from textual.message import Message
 
 @dataclass
 class TracesLoaded(Message):
-    """A page of the traces list. ``mode`` is replace (new filter), append (next page)
-    or live (the newest page again, merged in place)."""
+    """A page of the traces list. ``mode`` is replace (new filter), append (next page),
+    live (the newest page again, merged in place) or prefetch (the page after what is
+    loaded, kept until the list reaches its end)."""
 
     rows: pl.DataFrame
     mode: str
     next_cursor: Any
     generation: int
     elapsed_ms: float = 0.0
+    cursor: Any = None  # where the page starts (None: the newest)
 
 
 @dataclass

@@ -48,6 +48,9 @@ class TracesScreen(PaneScreen):
         self.live = True
         self.loading_more = False
         self.last_elapsed = 0.0
+        # the page after what is loaded, read ahead so that reaching the end of the list
+        # appends at once: ((generation, cursor it starts at), its page or None while in flight)
+        self.prefetch: tuple[tuple[int, object], TracesLoaded | None] | None = None
 
     def compose_pane(self) -> ComposeResult:
         yield FilterBar(id="traces-filter")
@@ -65,6 +68,7 @@ class TracesScreen(PaneScreen):
     # -- loading -------------------------------------------------------------------------
     def reload(self) -> None:
         self.generation += 1
+        self.prefetch = None
         self.load(self.filter, None, "replace", self.generation)
 
     @work(thread=True, exclusive=True, group="traces-query", exit_on_error=False, description="traces page")
@@ -78,6 +82,23 @@ class TracesScreen(PaneScreen):
         self.post_message(TracesLoaded(page.rows, mode, page.next_cursor, generation,
                                        (time.perf_counter() - t0) * 1000))
 
+    @work(thread=True, exclusive=True, group="traces-prefetch", exit_on_error=False, description="next page")
+    def read_ahead(self, f: TraceFilter, cursor: object, generation: int) -> None:
+        try:
+            page = self.app.store.trace_page(f, PAGE, cursor)  # type: ignore[attr-defined]
+        except Exception as e:  # shown in the info line; the page is read again when asked for
+            self.post_message(QueryFailed("traces", f"{type(e).__name__}: {e}"))
+            return
+        self.post_message(TracesLoaded(page.rows, "prefetch", page.next_cursor, generation, cursor=cursor))
+
+    def prefetch_next(self) -> None:
+        key = (self.generation, self.next_cursor)
+        if self.next_cursor is None:
+            self.prefetch = None
+        elif self.prefetch is None or self.prefetch[0] != key:
+            self.prefetch = (key, None)
+            self.read_ahead(self.filter, self.next_cursor, self.generation)
+
     def live_tick(self) -> None:
         if not self.live or not self.is_current or self.loading_more:
             return
@@ -90,6 +111,14 @@ class TracesScreen(PaneScreen):
         if msg.generation != self.generation:
             return
         table = self.table
+        if msg.mode == "prefetch":
+            if self.prefetch is None or self.prefetch[0] != (msg.generation, msg.cursor) \
+                    or self.prefetch[1] is not None:
+                return  # read for a cursor the list has moved past
+            self.prefetch = (self.prefetch[0], msg)
+            if self.loading_more:  # the end was reached while it was being read
+                self.append_prefetched()
+            return
         self.last_elapsed = msg.elapsed_ms
         if msg.mode == "replace":
             table.replace(msg.rows)
@@ -109,10 +138,22 @@ class TracesScreen(PaneScreen):
             if self.next_cursor is None and msg.next_cursor is not None and table.row_count <= PAGE:
                 self.next_cursor = msg.next_cursor
         self.update_info()
+        self.prefetch_next()
+
+    def append_prefetched(self) -> None:
+        assert self.prefetch is not None and self.prefetch[1] is not None
+        msg = self.prefetch[1]
+        self.prefetch = None
+        self.table.append(msg.rows)
+        self.next_cursor = msg.next_cursor
+        self.loading_more = False
+        self.update_info()
+        self.call_after_refresh(self.prefetch_next)  # the rows painted first, then the next read
 
     @on(QueryFailed)
     def show_failure(self, msg: QueryFailed) -> None:
         self.loading_more = False
+        self.prefetch = None
         self.query_one("#traces-info", Static).update(f"⚠ could not load {msg.what}: {msg.error}")
 
     def update_info(self) -> None:
@@ -137,6 +178,10 @@ class TracesScreen(PaneScreen):
         if self.next_cursor is None or self.loading_more:
             return
         self.loading_more = True
+        if self.prefetch is not None and self.prefetch[0] == (self.generation, self.next_cursor):
+            if self.prefetch[1] is not None:
+                self.append_prefetched()
+            return  # in flight: appended when it lands
         self.load(self.filter, self.next_cursor, "append", self.generation)
 
     # -- filter --------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from console.palette import Palette
 
 GAP = 2  # spaces between columns
 NEAR_END = 20  # rows from the end at which the next page is asked for
+STRIP_CACHE = 512  # lines kept: a few screens, so scrolling back and forth reuses them
 
 
 _STYLES: dict[str, Style] = {}
@@ -126,6 +127,9 @@ class VirtualTable(ScrollView, can_focus=True):
         self._widths: list[int] = [w for _, w, _ in self._columns]
         self.labels: dict[str, str] = {}  # header text per column, when it differs from the column's name
         self._cache: dict[str, list[Segment]] = {}
+        # finished lines of rows not under the cursor, valid while their cells' segments
+        # are the same list (a changed row gets a new one): a repaint restyles nothing
+        self._strips: dict[tuple[str, bool, int, Style], tuple[list[Segment], Strip]] = {}
 
     # -- for subclasses --------------------------------------------------------------------
     def cells(self, row: dict[str, Any]) -> list[Text | str]:
@@ -298,9 +302,18 @@ class VirtualTable(ScrollView, can_focus=True):
             segs = [Segment(s.text, base + (s.style or Style()) + bg) for s in self._row_segments(key)]
             strip = Strip(segs).extend_cell_length(width, base + bg)
         else:
-            stripe = Style(bgcolor=c("surface")) if row % 2 and self.zebra_stripes else Style()
-            segs = [Segment(s.text, base + stripe + (s.style or Style())) for s in self._row_segments(key)]
-            strip = Strip(segs).extend_cell_length(width, base + stripe)
+            striped = bool(row % 2 and self.zebra_stripes)
+            row_segs = self._row_segments(key)
+            cached = self._strips.get((key, striped, width, base))
+            if cached is not None and cached[0] is row_segs:  # same cells, same look: reuse the line
+                return cached[1]
+            stripe = Style(bgcolor=c("surface")) if striped else Style()
+            segs = [Segment(s.text, base + stripe + (s.style or Style())) for s in row_segs]
+            strip = Strip(segs).extend_cell_length(width, base + stripe).crop(0, width)
+            if len(self._strips) >= STRIP_CACHE:
+                self._strips.clear()
+            self._strips[(key, striped, width, base)] = (row_segs, strip)
+            return strip
         return strip.crop(0, width)
 
     def _header(self, width: int, base: Style) -> Strip:

@@ -219,3 +219,52 @@ async def test_an_empty_store_says_how_to_start(tmp_path: Path) -> None:
         await settle(pilot, app)
         info = str(app.screen.query_one("#traces-info", Static).render())
         assert "No traces yet" in info and "/v1/traces" in info and "llmops-console demo" in info
+
+
+async def test_scrolling_to_the_end_appends_the_page_read_ahead(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    rows: list[dict] = []
+    for i in range(450):
+        rows += agent_trace(i, T0 + timedelta(minutes=i))
+    write(store, rows)
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, TracesScreen)
+        table = screen.query_one(TraceTable)
+        assert table.row_count == 200
+        assert screen.prefetch is not None and screen.prefetch[1] is not None  # the next page, read ahead
+        screen.load_more()
+        assert table.row_count == 400  # appended at once, no query waited for
+        await settle(pilot, app)  # the page after that is read ahead in turn
+        await pilot.press("G")
+        await settle(pilot, app)
+        assert table.row_count == 450
+        assert "all loaded" in str(screen.query_one("#traces-info", Static).render())
+        starts = [table.rows_by_id[k]["start_time"] for k in table.order]
+        assert len(set(table.order)) == 450 and starts == sorted(starts, reverse=True)
+        assert screen.prefetch is None
+
+
+async def test_a_new_filter_drops_the_page_read_ahead(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    rows: list[dict] = []
+    for i in range(450):
+        rows += agent_trace(i, T0 + timedelta(minutes=i), error=i % 2 == 0)
+    write(store, rows)
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, TracesScreen)
+        await pilot.press("slash")
+        await pilot.press(*"status:error")
+        await pilot.press("enter")
+        await settle(pilot, app)
+        table = screen.query_one(TraceTable)
+        assert table.row_count == 200
+        await pilot.press("G")
+        await settle(pilot, app)
+        assert table.row_count == 225
+        assert all(table.rows_by_id[k]["error_count"] for k in table.order)

@@ -221,13 +221,17 @@ async def test_an_empty_store_says_how_to_start(tmp_path: Path) -> None:
         assert "No traces yet" in info and "/v1/traces" in info and "llmops-console demo" in info
 
 
-async def test_scrolling_to_the_end_appends_the_page_read_ahead(tmp_path: Path) -> None:
-    store = tmp_path / "store"
+def _three_pages(store: Path) -> Path:
+    """450 traces, every other one failed: more than two pages of the list."""
     rows: list[dict] = []
     for i in range(450):
-        rows += agent_trace(i, T0 + timedelta(minutes=i))
+        rows += agent_trace(i, T0 + timedelta(minutes=i), error=i % 2 == 0)
     write(store, rows)
-    app = make_app(store)
+    return store
+
+
+async def test_scrolling_to_the_end_appends_the_page_read_ahead(tmp_path: Path) -> None:
+    app = make_app(_three_pages(tmp_path / "store"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         screen = app.screen
@@ -248,12 +252,7 @@ async def test_scrolling_to_the_end_appends_the_page_read_ahead(tmp_path: Path) 
 
 
 async def test_a_new_filter_drops_the_page_read_ahead(tmp_path: Path) -> None:
-    store = tmp_path / "store"
-    rows: list[dict] = []
-    for i in range(450):
-        rows += agent_trace(i, T0 + timedelta(minutes=i), error=i % 2 == 0)
-    write(store, rows)
-    app = make_app(store)
+    app = make_app(_three_pages(tmp_path / "store"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         screen = app.screen

@@ -88,9 +88,7 @@ class VirtualTable(ScrollView, can_focus=True):
     class NearEnd(Message):
         """The cursor is close to the last loaded row: time to load the next page."""
 
-    class RowHighlighted(Message):
-        """The cursor moved to another row."""
-
+    class _RowMessage(Message):
         def __init__(self, table: "VirtualTable", key: str | None):
             super().__init__()
             self.table = table
@@ -100,15 +98,11 @@ class VirtualTable(ScrollView, can_focus=True):
         def control(self) -> "VirtualTable":
             return self.table
 
-    class RowSelected(Message):
-        def __init__(self, table: "VirtualTable", key: str):
-            super().__init__()
-            self.table = table
-            self.key = key
+    class RowHighlighted(_RowMessage):
+        """The cursor moved to another row."""
 
-        @property
-        def control(self) -> "VirtualTable":
-            return self.table
+    class RowSelected(_RowMessage):
+        """Enter or a click on a row."""
 
         @property
         def data_table(self) -> "VirtualTable":

@@ -33,7 +33,7 @@ import polars as pl
 
 from store.query.filters import FilterError, like_pattern
 from store.query.filters import parse_when
-from store.query.reader import StoreReader, TimeRange
+from store.query.reader import StoreReader, TimeRange, time_bounds
 from store.segments.manifest import Segment
 
 FP_SCORE = "guardrail_false_positive"
@@ -140,14 +140,8 @@ def parse(query: str, now: float | None = None) -> GuardrailFilter:
 
 def predicates(f: GuardrailFilter) -> tuple[list[str], list[Any]]:
     """SQL over one event row (GUARDRAIL_EVENTS columns), without the fp mark."""
-    sql: list[str] = []
-    params: list[Any] = []
-    if f.since_us is not None:
-        sql.append("time >= make_timestamp(?)")
-        params.append(f.since_us)
-    if f.until_us is not None:
-        sql.append("time < make_timestamp(?)")
-        params.append(f.until_us)
+    sql, bound_params = time_bounds("time", f.since_us, f.until_us)
+    params: list[Any] = list(bound_params)
     for t in f.terms:
         col = COLUMNS[t.key]
         ors = " OR ".join(f"coalesce({col}, '') ILIKE ? ESCAPE '\\'" for _ in t.values)

@@ -18,6 +18,20 @@ from store.segments.manifest import Manifest, ManifestCache, StoreError
 _MISSING_FILE_RETRIES = 3
 
 
+def time_bounds(expr: str, since_us: int | None, until_us: int | None) -> tuple[list[str], list[int]]:
+    """SQL conditions ``expr`` in [since, until) for the bounds that are set, and their
+    parameters (microseconds)."""
+    sql: list[str] = []
+    params: list[int] = []
+    if since_us is not None:
+        sql.append(f"{expr} >= make_timestamp(?)")
+        params.append(since_us)
+    if until_us is not None:
+        sql.append(f"{expr} < make_timestamp(?)")
+        params.append(until_us)
+    return sql, params
+
+
 @dataclass(frozen=True)
 class TimeRange:
     since_us: int | None = None

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from store.query.filters import TEXT_COLUMNS, text_predicate
-from store.query.reader import StoreReader
+from store.query.reader import StoreReader, time_bounds
 from store.segments import text_index
 from store.segments.manifest import Segment
 
@@ -43,13 +43,9 @@ class TextSearch:
                   until_us: int | None) -> list[str]:
         """Traces with a span in these segments whose text contains every word."""
         pred, params = text_predicate(words)
-        where = [pred]
-        if since_us is not None:
-            where.append("start_time >= make_timestamp(?)")
-            params.append(since_us)
-        if until_us is not None:
-            where.append("start_time < make_timestamp(?)")
-            params.append(until_us)
+        bounds, bound_params = time_bounds("start_time", since_us, until_us)
+        where = [pred, *bounds]
+        params += bound_params
         trigrams = text_index.query_trigrams(words)
         scan: list[str] = []
         found: set[str] = set()

@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from store.query.filters import TraceFilter, text_predicate, trace_predicates
-from store.query.reader import StoreReader, TimeRange
+from store.query.reader import StoreReader, TimeRange, time_bounds
 from store.query.text_search import TextSearch
 from store.segments.manifest import Segment
 
@@ -93,12 +93,9 @@ class TraceQueries:
             params.append(text_ids)
         having, hp = trace_predicates(f, self.runaway_llm_calls)
         for lo, hi in ((tr.since_us, tr.until_us), day or (None, None)):
-            if lo is not None:
-                having.append("min(start_time) >= make_timestamp(?)")
-                hp.append(lo)
-            if hi is not None:
-                having.append("min(start_time) < make_timestamp(?)")
-                hp.append(hi)
+            bounds, bound_params = time_bounds("min(start_time)", lo, hi)
+            having += bounds
+            hp += bound_params
         if cursor is not None:
             having.append("(min(start_time) < make_timestamp(?) OR (min(start_time) = make_timestamp(?) "
                           "AND trace_id < ?))")
@@ -243,10 +240,9 @@ class TraceQueries:
     def search_spans(self, text: str, tr: TimeRange, limit: int = 100) -> pl.DataFrame:
         words = [w for w in text.split() if w]
         pred, params = text_predicate(words or [text])
-        where = [pred]
-        if tr.since_us is not None:
-            where.append("start_time >= make_timestamp(?)")
-            params.append(tr.since_us)
+        bounds, bound_params = time_bounds("start_time", tr.since_us, tr.until_us)
+        where = [pred, *bounds]
+        params += bound_params
         sql = (f"SELECT trace_id, span_id, name, kind, start_time, model FROM {self.r.scan('spans', tr)} "
                f"WHERE {' AND '.join(where)} ORDER BY start_time DESC LIMIT {int(limit)}")
         return self.r.query(sql, params)

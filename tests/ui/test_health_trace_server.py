@@ -26,10 +26,7 @@ async def test_server_tab_shows_the_endpoint_around_the_span(tmp_path: Path) -> 
     expected = HealthQueries(StoreReader(store)).server_state("localhost:8000", start)
     app = make_app(store, health={"gpu": "none"})
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
-        assert isinstance(app.screen, TraceScreen)
+        await open_newest_trace(pilot, app)
         detail = app.screen.query_one(SpanDetail)
         tabs = detail.query_one(TabbedContent)
         tabs.active = "tab-server"
@@ -48,8 +45,12 @@ async def test_no_server_tab_without_health_samples(tmp_path: Path) -> None:
     write_spans(store, llm_span_rows("localhost:8000", NOW, 1))
     app = make_app(store, health={"gpu": "none"})
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
-        assert isinstance(app.screen, TraceScreen)
+        await open_newest_trace(pilot, app)
         assert not app.screen.query("#tab-server")
+
+
+async def open_newest_trace(pilot, app) -> None:  # type: ignore[no-untyped-def]
+    await settle(pilot, app)
+    await pilot.press("enter")
+    await settle(pilot, app)
+    assert isinstance(app.screen, TraceScreen)

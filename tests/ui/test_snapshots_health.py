@@ -82,37 +82,34 @@ async def _live(pilot, clock: FrozenClock) -> None:  # type: ignore[no-untyped-d
     await step(pilot, clock, 10)
 
 
+def _after_live(clock: FrozenClock, *keys: str):  # type: ignore[no-untyped-def]
+    """Two samples on the live view, then ``keys``."""
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _live(pilot, clock)
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause()
+
+    return run_before
+
+
 @pytest.mark.parametrize("theme", THEMES)
 def test_health_live_cards(snap_compare, servers, store: Path, clock: FrozenClock, theme: str) -> None:
     app = health_app(store, [url("a"), url("b")], theme)
-
-    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _live(pilot, clock)
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_after_live(clock))
 
 
 @pytest.mark.parametrize("theme", THEMES)
 def test_health_gpus_below(snap_compare, servers, store: Path, clock: FrozenClock, theme: str) -> None:
     app = health_app(store, [url("a"), url("b")], theme)
-
-    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _live(pilot, clock)
-        await pilot.press("G")
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_after_live(clock, "G"))
 
 
 @pytest.mark.parametrize("theme", THEMES)
 def test_health_failures_and_no_gpu(snap_compare, servers, store: Path, clock: FrozenClock, theme: str) -> None:
     urls = [url("refused"), url("warming"), url("garbage"), url("b")]
     app = health_app(store, urls, theme, gpu=f"dcgm:{url('refused')}/metrics", timeout=0.5)
-
-    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _live(pilot, clock)
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_after_live(clock))
 
 
 @pytest.mark.parametrize("theme", THEMES)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from store.query.filters import TEXT_COLUMNS, text_predicate
-from store.query.reader import StoreReader, time_bounds
+from store.query.reader import StoreReader, TimeRange, time_bounds
 from store.segments import text_index
 from store.segments.manifest import Segment
 
@@ -57,13 +57,13 @@ class TextSearch:
             if groups is None:
                 scan.append(str(path))
                 continue
-            pf = pq.ParquetFile(path)
-            groups = [g for g in groups if _overlaps(pf, g, since_us, until_us)]
-            self.row_groups_skipped += pf.metadata.num_row_groups - len(groups)
-            self.row_groups_read += len(groups)
-            if not groups:
-                continue
-            table = pf.read_row_groups(groups, columns=["trace_id", "start_time", *TEXT_COLUMNS])
+            with pq.ParquetFile(path) as pf:
+                groups = [g for g in groups if _overlaps(pf, g, since_us, until_us)]
+                self.row_groups_skipped += pf.metadata.num_row_groups - len(groups)
+                self.row_groups_read += len(groups)
+                if not groups:
+                    continue
+                table = pf.read_row_groups(groups, columns=["trace_id", "start_time", *TEXT_COLUMNS])
             cur.register("_text_rows", table)
             try:
                 rows = cur.execute(f"SELECT DISTINCT trace_id FROM _text_rows WHERE {' AND '.join(where)}",
@@ -78,7 +78,6 @@ class TextSearch:
         return sorted(found)
 
 
-
 def _overlaps(pf: pq.ParquetFile, group: int, since_us: int | None, until_us: int | None) -> bool:
     """Whether a row group's start times (its statistics) reach into the window."""
     meta = pf.metadata.row_group(group)
@@ -86,10 +85,5 @@ def _overlaps(pf: pq.ParquetFile, group: int, since_us: int | None, until_us: in
         col = meta.column(i)
         if col.path_in_schema == "start_time" and col.statistics is not None and col.statistics.has_min_max:
             lo, hi = col.statistics.min, col.statistics.max
-            lo_us, hi_us = int(lo.timestamp() * 1e6), int(hi.timestamp() * 1e6)
-            if since_us is not None and hi_us < since_us:
-                return False
-            if until_us is not None and lo_us >= until_us:
-                return False
-            return True
+            return TimeRange(since_us, until_us).overlaps(int(lo.timestamp() * 1e6), int(hi.timestamp() * 1e6))
     return True

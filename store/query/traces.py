@@ -92,6 +92,15 @@ class TraceQueries:
             where.append("trace_id IN (SELECT unnest(?::VARCHAR[]))")
             params.append(text_ids)
         having, hp = trace_predicates(f, self.runaway_llm_calls)
+        if not having:
+            # Only min(start_time) is aggregated, and a trace's earliest part starts before
+            # an upper bound exactly when some part does: so parts after the bound can be
+            # left unread (a lower bound cannot move: it would hide a trace's earlier parts).
+            upper = min(b for b in (tr.until_us, day[1] if day else None,
+                                    cursor.start_us + 1 if cursor else None, 2**62) if b is not None)
+            if upper < 2**62:
+                where.append("start_time < make_timestamp(?)")
+                params.append(upper)
         for lo, hi in ((tr.since_us, tr.until_us), day or (None, None)):
             bounds, bound_params = time_bounds("min(start_time)", lo, hi)
             having += bounds
@@ -111,15 +120,21 @@ class TraceQueries:
         """
         return sql, params + hp
 
-    def _rows_sql(self, parts_files: list[str], ids: list[str] | None,
-                  ids_sql: str | None = None) -> tuple[str, list[Any]]:
-        """Phase 2: the full rows of a page's traces (given, or chosen by ``ids_sql``)."""
-        chosen = f"SELECT trace_id FROM ({ids_sql})" if ids_sql else "SELECT unnest(?::VARCHAR[])"
+    def _rows_sql(self, parts_files: list[str], ids: list[str],
+                  since: datetime | None = None) -> tuple[str, list[Any]]:
+        """Phase 2: the full rows of a page's traces. ``since``, the earliest start among
+        them, skips every part that starts before it: a trace's parts all start at or
+        after the trace does."""
+        params: list[Any] = [ids]
+        earliest = ""
+        if since is not None:
+            earliest = "AND start_time >= make_timestamp(?)"
+            params.append(_us(since))
         sql = f"""
             WITH t AS (
                 SELECT {_TRACE_AGG}
                 FROM {self.r.scan('trace_parts', files=parts_files)}
-                WHERE trace_id IN ({chosen})
+                WHERE trace_id IN (SELECT unnest(?::VARCHAR[])) {earliest}
                 GROUP BY trace_id
             )
             SELECT *, (epoch_us(end_time) - epoch_us(start_time)) / 1000.0 AS latency_ms,
@@ -127,7 +142,7 @@ class TraceQueries:
             FROM t
             ORDER BY start_time DESC, trace_id DESC
         """
-        return sql, [] if ids_sql else [ids]
+        return sql, params
 
     def list(self, f: TraceFilter | None = None, limit: int = 100, cursor: Cursor | None = None) -> TracePage:
         """Newest first. Reads one day at a time, newest day first, and stops as soon as
@@ -156,12 +171,15 @@ class TraceQueries:
                 ids = self._text_day(parts_files, spans_by_day.get(day, []), f, need, cursor, lo, tr)
                 if not ids.height:
                     continue
-                sql, params = self._rows_sql(parts_files, ids["trace_id"].to_list())
+                sql, params = self._rows_sql(parts_files, ids["trace_id"].to_list(), since=ids["start_time"].min())
                 page = self.r.query(sql, params)
-            else:  # both phases in one statement: one round trip
+            else:
                 ids_sql, ids_params = self._ids_sql(parts_files, f, need, cursor, None, (lo, lo + DAY_US))
-                sql, params = self._rows_sql(parts_files, None, ids_sql)
-                page = self.r.query(sql, ids_params + params)
+                ids = self.r.query(ids_sql, ids_params)
+                if not ids.height:
+                    continue
+                sql, params = self._rows_sql(parts_files, ids["trace_id"].to_list(), since=ids["start_time"].min())
+                page = self.r.query(sql, params)
             if page.height:
                 frames.append(page)
                 need -= page.height

@@ -14,6 +14,12 @@ statement; the two sources never overlap, so the answer is exact either way.
   already running may still read them).
 * ``sync()`` loads what is missing, newest day first, in a background thread; a
   question never waits for it. Until a segment is loaded its Parquet file is read.
+* Each span carries its trace's root name (``trace_name``), resolved when the segment
+  is loaded from the trace parts of its day and the day before (where the explorer
+  looks for roots); when those trace parts change (a late root, a compaction), the
+  segment is loaded again.
+* Each loaded segment also has its daily rollups (``cost_rollup.GRAINS``), so that a
+  question over whole days reads a few thousand rows instead of every span.
 """
 
 from __future__ import annotations
@@ -30,14 +36,18 @@ from typing import Any
 
 import duckdb
 
-from store.query.reader import StoreReader
-from store.segments.manifest import Segment
+from store.query.cost_rollup import DAY_US, GRAINS, Grain, rollup_columns, rollup_select
+from store.query.reader import StoreReader, TimeRange
+from store.segments.manifest import Manifest, Segment
 
 COLUMNS = ("start_time", "trace_id", "cost_usd", "cost_source", "model", "provider", "service", "user_id",
            "session_id", "tags", "prompt_id", "prompt_version", "server_address", "input_tokens", "output_tokens",
            "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "attributes")
 _TYPES = ("TIMESTAMPTZ", "VARCHAR", "DOUBLE", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR",
           "VARCHAR[]", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "VARCHAR")
+_ROLLUP_TYPES = {"start_time": "TIMESTAMPTZ", "tags": "VARCHAR[]", "gb": "BIGINT", "cost": "DOUBLE", "n": "BIGINT",
+                 "unk": "BIGINT", "w": "DOUBLE", "input_tokens": "BIGINT", "output_tokens": "BIGINT",
+                 "cache_read_tokens": "BIGINT", "cache_write_tokens": "BIGINT", "reasoning_tokens": "BIGINT"}
 DELETE_AFTER_S = 60.0  # a forgotten segment's rows stay this long for questions already running
 
 
@@ -55,12 +65,16 @@ class HotSpans:
         self._con.execute(f"SET memory_limit = '{memory_limit}'")
         cols = ", ".join(f"{c} {t}" for c, t in zip(COLUMNS, _TYPES))
         # GPU-time spans apart: only they need their bucket's price joined in
-        self._con.execute(f"CREATE TABLE priced (seg INTEGER, {cols})")
-        self._con.execute(f"CREATE TABLE gpu_priced (seg INTEGER, {cols})")
+        self._con.execute(f"CREATE TABLE priced (seg INTEGER, {cols}, trace_name VARCHAR)")
+        self._con.execute(f"CREATE TABLE gpu_priced (seg INTEGER, {cols}, trace_name VARCHAR)")
+        for g in GRAINS:
+            rcols = ", ".join(f"{c} {_ROLLUP_TYPES.get(c, 'VARCHAR')}" for c in rollup_columns(g))
+            self._con.execute(f"CREATE TABLE r_{g.name} (seg INTEGER, {rcols})")
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._ids: dict[str, int] = {}  # segment path -> id, for loaded segments
+        self._roots_from: dict[str, tuple[str, ...]] = {}  # segment path -> the trace parts its names came from
         self._forgotten: list[tuple[int, float]] = []  # (id, when) rows to delete
         self._next_id = 0
         self.closed = False
@@ -81,6 +95,11 @@ class HotSpans:
         cached = sorted(i for i in ids.values() if i is not None)
         files = [str(self.reader.root / s.path) for s in segments if ids[s.path] is None]
         return cached, files
+
+    def rollup(self, grain: Grain, ids: list[int]) -> str:
+        """A FROM-clause source of the rollup rows of ``grain`` of the segments ``ids``."""
+        cols = ", ".join(rollup_columns(grain))
+        return f"(SELECT {cols} FROM r_{grain.name} WHERE seg IN ({', '.join(map(str, ids)) or 'NULL'}))"
 
     @property
     def segments(self) -> int:
@@ -105,14 +124,16 @@ class HotSpans:
         live = {s.path: s for s in manifest.segments if sealed(s, today)}
         now = time.monotonic()
         with self._lock:
-            for path in [p for p in self._ids if p not in live]:
+            stale = [p for p in self._ids if p in live and self._roots_from.get(p) != _root_parts(manifest, live[p])]
+            for path in [p for p in self._ids if p not in live] + stale:
                 self._forgotten.append((self._ids.pop(path), now))
+                self._roots_from.pop(path, None)
             due = [i for i, when in self._forgotten if now - when >= DELETE_AFTER_S]
             self._forgotten = [(i, w) for i, w in self._forgotten if now - w < DELETE_AFTER_S]
             missing = sorted((s for p, s in live.items() if p not in self._ids), key=lambda s: s.day, reverse=True)
         cur = self.cursor()
         if due:
-            for table in ("priced", "gpu_priced"):
+            for table in ("priced", "gpu_priced", *(f"r_{g.name}" for g in GRAINS)):
                 cur.execute(f"DELETE FROM {table} WHERE seg IN ({', '.join(map(str, due))})")
         loaded, started = 0, time.monotonic()
         for segment in missing:
@@ -121,21 +142,40 @@ class HotSpans:
             with self._lock:
                 seg_id, self._next_id = self._next_id, self._next_id + 1
             path = str(self.reader.root / segment.path).replace("'", "''")
+            parts = _root_parts(manifest, segment)
             try:
                 cur.execute("BEGIN")
-                cur.execute(f"CREATE TEMP TABLE _load AS SELECT {seg_id} AS seg, {', '.join(COLUMNS)} "
-                            f"FROM read_parquet('{path}', union_by_name = true) WHERE cost_source IS NOT NULL")
-                cur.execute("INSERT INTO priced SELECT * FROM _load WHERE cost_source <> 'gpu_time'")
-                cur.execute("INSERT INTO gpu_priced SELECT * FROM _load WHERE cost_source = 'gpu_time'")
-                cur.execute("DROP TABLE _load")
+                self._load(cur, seg_id, path, segment, parts)
                 cur.execute("COMMIT")
             except (duckdb.IOException, duckdb.BinderException):
                 cur.execute("ROLLBACK")
+                cur.execute("DROP TABLE IF EXISTS _load")
                 continue  # compacted away meanwhile, or an old file without a column: Parquet it stays
             with self._lock:
                 self._ids[segment.path] = seg_id
+                self._roots_from[segment.path] = parts
             loaded += 1
         return loaded
+
+    def _load(self, cur: duckdb.DuckDBPyConnection, seg_id: int, path: str, segment: Segment,
+               parts: tuple[str, ...]) -> None:
+        """Copy one segment's priced spans, with their trace names, and its rollups."""
+        cols = ", ".join(COLUMNS)
+        if parts:
+            files = ", ".join("'" + str(self.reader.root / p).replace("'", "''") + "'" for p in parts)
+            roots = (f"(SELECT trace_id, any_value(root_name) AS trace_name FROM read_parquet([{files}], "
+                     f"union_by_name = true) WHERE root_name IS NOT NULL "
+                     f"AND start_time >= make_timestamptz({segment.min_us - DAY_US}) GROUP BY trace_id)")
+        else:
+            roots = "(SELECT NULL::VARCHAR AS trace_id, NULL::VARCHAR AS trace_name)"
+        cur.execute(f"CREATE TEMP TABLE _load AS SELECT {seg_id} AS seg, {', '.join('s.' + c for c in COLUMNS)}, "
+                    f"r.trace_name FROM read_parquet('{path}', union_by_name = true) AS s "
+                    f"LEFT JOIN {roots} AS r ON r.trace_id = s.trace_id WHERE s.cost_source IS NOT NULL")
+        cur.execute(f"INSERT INTO priced SELECT seg, {cols}, trace_name FROM _load WHERE cost_source <> 'gpu_time'")
+        cur.execute(f"INSERT INTO gpu_priced SELECT seg, {cols}, trace_name FROM _load WHERE cost_source = 'gpu_time'")
+        for g in GRAINS:
+            cur.execute(f"INSERT INTO r_{g.name} SELECT {seg_id}, * FROM ({rollup_select(g, '_load')})")
+        cur.execute("DROP TABLE _load")
 
     def close(self) -> None:
         if self.closed:
@@ -146,22 +186,33 @@ class HotSpans:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
+def _root_parts(manifest: Manifest, segment: Segment) -> tuple[str, ...]:
+    """The trace-part files a span segment's trace names come from: those of its days
+    and the day before (a root starts at most a day before the spans asked about)."""
+    window = TimeRange(segment.min_us - DAY_US, segment.max_us + 1)
+    return tuple(sorted(s.path for s in manifest.segments
+                        if s.table == "trace_parts" and window.overlaps(s.min_us, s.max_us)))
+
+
 def _close_if_alive(ref: weakref.ref) -> None:
     hot = ref()
     if hot is not None:
         hot.close()
 
 
-def hot_sources(hot: HotSpans, reader: StoreReader, segments: list[Segment]) -> list[tuple[str, str]]:
+def hot_sources(hot: HotSpans, reader: StoreReader,
+                segments: list[Segment]) -> tuple[list[tuple[str, str]], list[int]]:
     """FROM-clause sources with ``COLUMNS`` for the spans of ``segments`` (priced-kind
     rows only from the hot copy), each with whether GPU-time rows may be in it:
     "none" (the hot copy's other spans), "only" (its GPU-time spans), "mixed" (Parquet
-    for the segments it does not hold yet). Run them on ``hot.cursor()``."""
+    for the segments it does not hold yet). Run them on ``hot.cursor()``. Also the ids
+    of the segments held (for ``rollup``)."""
     cached, files = hot.split(segments)
     cols = ", ".join(COLUMNS)
     ids = ", ".join(map(str, cached)) or "NULL"
-    sources = [(f"(SELECT {cols} FROM priced WHERE seg IN ({ids}))", "none"),
-               (f"(SELECT {cols} FROM gpu_priced WHERE seg IN ({ids}))", "only")]
+    sources = [(f"(SELECT {cols}, trace_name FROM priced WHERE seg IN ({ids}))", "none")]
+    if cached:
+        sources.append((f"(SELECT {cols}, trace_name FROM gpu_priced WHERE seg IN ({ids}))", "only"))
     if files:
         sources.append((f"(SELECT {cols} FROM {reader.scan('spans', files=files)})", "mixed"))
-    return sources
+    return sources, cached

@@ -45,6 +45,7 @@ import polars as pl
 from store.pricing.pricer import Pricer
 from store.pricing.reprice import DEFAULT_GPU_BUCKET
 from store.query.cost_cache import HotSpans, hot_sources
+from store.query.cost_rollup import Grain, grain_for, whole_days
 from store.query.reader import StoreReader, TimeRange
 
 HOUR_US = 3_600_000_000
@@ -65,8 +66,8 @@ _WEIGHT = "greatest(coalesce(input_tokens, 0) + coalesce(output_tokens, 0), 0)" 
 # The measures over ``priced`` rows (``CostQueries.priced_cte``), in MEASURES order.
 MEASURES_SQL = f"""
     sum(cost) AS cost_usd,
-    count(*)::BIGINT AS calls,
-    count(*) FILTER (WHERE cost IS NULL)::BIGINT AS unknown_calls,
+    coalesce(sum(n), 0)::BIGINT AS calls,
+    coalesce(sum(unk), 0)::BIGINT AS unknown_calls,
     coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
     coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
     coalesce(sum(cache_read_tokens), 0)::BIGINT AS cache_read_tokens,
@@ -203,11 +204,28 @@ def bucket_sql(bucket: str, column: str = "start_time") -> str:
 
 @dataclass(frozen=True)
 class Key:
-    """A grouping key of the priced spans: SQL over a spans row (aliased ``s``), named."""
+    """A grouping key of the priced spans: SQL over a spans row (aliased ``s``), named;
+    ``hot_sql`` over the hot copy's rows and rollups when it differs (``roots``: ``sql``
+    needs the ``_roots`` join, which the hot copy does without)."""
 
     sql: str
     name: str
     params: tuple[Any, ...] = ()
+    hot: str | None = None
+    roots: bool = False
+
+    @property
+    def hot_sql(self) -> str:
+        return self.sql if self.hot is None else self.hot
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """Read the whole days in ``windows`` ([lo, hi) µs, day aligned) from the hot
+    copy's rollups of ``grain``."""
+
+    grain: Grain
+    windows: list[tuple[int, int]]
 
 
 @dataclass
@@ -298,22 +316,37 @@ class CostQueries:
 
     # -- priced spans ----------------------------------------------------------------------
     def priced_cte(self, lo_us: int, hi_us: int, keys: Sequence[Key], join: str = "",
-                   gpu_table: str | None = None, hot: bool = False) -> tuple[str, list[Any]]:
-        """A CTE ``priced``: one row per priced-kind span starting in ``[lo_us, hi_us)``,
-        with ``start_time``, ``cost_source``, the token columns, ``cost`` (GPU time
-        priced from ``gpu_table``, a registered ``GpuPrices.prices``; without one, GPU
-        time is unknown) and ``keys``. Aggregate it with ``MEASURES_SQL``. ``hot``: read
-        sealed segments from the hot copy (keys may then use its ``COLUMNS`` only), on
-        its cursor (``run(..., hot=True)``)."""
-        cols = "".join(f'{k.sql} AS "{k.name}", ' for k in keys)
-        key_params = [p for k in keys for p in k.params]
+                   gpu_table: str | None = None, hot: bool = False, rollup: Rollup | None = None,
+                   ) -> tuple[str, list[Any]]:
+        """A CTE ``priced`` (after ``_roots`` when a key needs trace names): rows of
+        priced-kind spans starting in ``[lo_us, hi_us)``, with ``start_time``,
+        ``cost_source``, the token columns, ``cost`` (GPU time priced from ``gpu_table``,
+        a registered ``GpuPrices.prices``; without one, GPU time is unknown), ``n`` (the
+        calls a row stands for), ``unk`` (of them, with an unknown cost) and ``keys``.
+        Aggregate it with ``MEASURES_SQL``. ``join`` is joined to Parquet spans only.
+        ``hot``: read sealed segments from the hot copy, on its cursor (``run(...,
+        hot=True)``). ``rollup``: the whole days of ``rollup.windows`` come from the hot
+        copy's rollups of ``rollup.grain`` (one row per day and group; keys over its
+        columns) for the segments it holds."""
         gpu_join = (f" LEFT JOIN {gpu_table} AS g ON s.cost_source = 'gpu_time' "
                     f"AND g._gb = epoch_us(s.start_time) // {GPU_BUCKET_US} "
                     f"AND g._model IS NOT DISTINCT FROM s.model AND g._server IS NOT DISTINCT FROM s.server_address")
         gpu_cost = (f"CASE WHEN {_GPU} THEN CASE WHEN g._per_token IS NOT NULL THEN {_WEIGHT} * g._per_token "
                     f"ELSE g._per_call END ELSE cost_usd END")
-        branches, params = [], []
-        for source, gpu_rows in self._sources(lo_us, hi_us, hot):
+        tokens = "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens"
+        roots = any(k.roots for k in keys)
+        sources, cached = self._sources(lo_us, hi_us, hot)
+        windows = rollup.windows if rollup is not None and cached else []
+        # the whole days the rollup answers, left out of the hot copy's spans
+        skip = "".join(" AND NOT (s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?))"
+                       for _ in windows)
+        skip_params = [b for w in windows for b in w]
+        branches, params, parquet = [], [], False
+        for source, gpu_rows in sources:
+            on_parquet = gpu_rows == "mixed"
+            parquet |= on_parquet
+            cols = "".join(f'{k.sql if on_parquet else k.hot_sql} AS "{k.name}", ' for k in keys)
+            key_params = [p for k in keys for p in k.params]
             if gpu_rows == "none":
                 cost, extra = "cost_usd", ""
             elif gpu_table:
@@ -321,20 +354,41 @@ class CostQueries:
             else:  # no GPU endpoint prices this range: GPU time is unknown
                 cost, extra = f"CASE WHEN {_GPU} THEN NULL ELSE cost_usd END", ""
             branches.append(f"""
-                SELECT {cols} s.start_time, s.cost_source, {cost} AS cost,
-                       input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
-                FROM {source} AS s {join} {extra}
+                SELECT *, 1::BIGINT AS n, (cost IS NULL)::BIGINT AS unk FROM (
+                SELECT {cols} s.start_time, s.cost_source, {cost} AS cost, {tokens}
+                FROM {source} AS s {join if on_parquet else ''} {extra}
                 WHERE s.cost_source IS NOT NULL
-                  AND s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?)""")
-            params += key_params + [lo_us, hi_us]
-        return f"priced AS ({' UNION ALL '.join(branches)})", params
+                  AND s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?)
+                  {'' if on_parquet else skip})""")
+            params += key_params + [lo_us, hi_us] + ([] if on_parquet else skip_params)
+        if windows:
+            assert rollup is not None and self.hot is not None
+            cols = "".join(f'{k.hot_sql} AS "{k.name}", ' for k in keys)
+            gpu = ("CASE WHEN g._per_token IS NOT NULL THEN s.w * g._per_token ELSE s.n * g._per_call END"
+                   if gpu_table else "NULL::DOUBLE")
+            extra = (f" LEFT JOIN {gpu_table} AS g ON s.cost_source = 'gpu_time' AND g._gb = s.gb "
+                     f"AND g._model IS NOT DISTINCT FROM s.g_model AND g._server IS NOT DISTINCT FROM s.g_server"
+                     if gpu_table else "")
+            inside = " OR ".join("(s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?))"
+                                 for _ in windows)
+            branches.append(f"""
+                SELECT * EXCLUDE (_unk), CASE WHEN {_GPU} THEN CASE WHEN cost IS NULL THEN n ELSE 0 END ELSE _unk END AS unk
+                FROM (SELECT {cols} s.start_time, s.cost_source, CASE WHEN {_GPU} THEN {gpu} ELSE s.cost END AS cost,
+                             {tokens}, s.n, s.unk AS _unk
+                      FROM {self.hot.rollup(rollup.grain, cached)} AS s {extra}
+                      WHERE {inside})""")
+            params += [p for k in keys for p in k.params] + skip_params
+        cte = f"priced AS ({' UNION ALL '.join(branches)})"
+        if roots and parquet:
+            cte = self._trace_names(lo_us, hi_us) + ", " + cte
+        return cte, params
 
-    def _sources(self, lo_us: int, hi_us: int, hot: bool) -> list[tuple[str, str]]:
+    def _sources(self, lo_us: int, hi_us: int, hot: bool) -> tuple[list[tuple[str, str]], list[int]]:
         """FROM-clause sources of the spans in range and whether GPU-time rows may be in
-        them ("mixed", "none", "only"): Parquet, or the hot copy's tables and Parquet for
-        what it does not hold yet."""
+        them ("mixed": Parquet, "none", "only"): Parquet, or the hot copy's tables and
+        Parquet for what it does not hold yet; and the ids of the segments it holds."""
         if not hot or self.hot is None:
-            return [(self.r.scan("spans", TimeRange(lo_us, hi_us)), "mixed")]
+            return [(self.r.scan("spans", TimeRange(lo_us, hi_us)), "mixed")], []
         tr = TimeRange(lo_us, hi_us)
         segments = [s for s in self.r.manifest().segments if s.table == "spans" and tr.overlaps(s.min_us, s.max_us)]
         return hot_sources(self.hot, self.r, segments)
@@ -409,14 +463,17 @@ class CostQueries:
         wanted = list({d.key: d for d in [*q.dimensions, *(dimension(k) for k, _ in q.where)]}.values())
         keys = [Key(f"CASE WHEN s.start_time >= make_timestamptz(?) THEN {bucket_sql(q.bucket, 's.start_time')} END",
                     "bucket_start", (q.since_us,))]
-        keys += [Key(d.sql, d.column, d.params) for d in wanted]
-        roots = ""
-        join = ""
-        if any(d.key == "trace" for d in wanted):
-            roots = self._trace_names(prev_lo, q.until_us) + ","
-            join = "LEFT JOIN _roots ON _roots.trace_id = s.trace_id"
-        cte, params = self.priced_cte(prev_lo, q.until_us, keys, join, gpu_table, hot=True)
-        cte = roots + cte
+        for d in wanted:
+            if d.key == "trace":
+                keys.append(Key(d.sql, d.column, d.params, hot="s.trace_name", roots=True))
+            else:
+                keys.append(Key(d.sql, d.column, d.params))
+        join = "LEFT JOIN _roots ON _roots.trace_id = s.trace_id" if any(k.roots for k in keys) else ""
+        rollup = None
+        grain = grain_for({d.key for d in wanted}, hot=True) if q.bucket != "hour" else None
+        if grain is not None:  # days and weeks are made of whole days
+            rollup = Rollup(grain, whole_days([prev_lo, q.since_us, q.until_us]))
+        cte, params = self.priced_cte(prev_lo, q.until_us, keys, join, gpu_table, hot=True, rollup=rollup)
         where, where_params = [], []
         for key, value in q.where:
             d = dimension(key)

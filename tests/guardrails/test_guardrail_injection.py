@@ -165,3 +165,23 @@ def test_zero_width_split_keywords_and_runs():
 
 def test_bidi_override():
     assert any(f.entity == "bidi_override" for f in flagged("file name exe.\u202etxt"))
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from store.guardrails.detectors.injection import RULES, normalize, score_text  # noqa: E402
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.anchors], ids=[r.id for r in RULES if r.anchors])
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_anchored_rules_match_wherever_their_regex_does(rule, data):
+    """A rule tried only where one of its derived starts begins (after the
+    scan) still finds a match, at the same place, wherever its regex does."""
+    text = normalize(data.draw(st.text(max_size=8)) + data.draw(st.from_regex(rule.pattern, fullmatch=True)))
+    found = rule.pattern.search(text)
+    if not found:
+        return
+    _, hits = score_text(text, True)
+    assert rule.id in hits

@@ -21,7 +21,9 @@ import base64
 import binascii
 import codecs
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from re import _constants as sre_c  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 from store.guardrails.model import UNTRUSTED_ROLES, BaseDetector, DetectionContext, Finding, raise_severity
 from store.guardrails.prefilter import Markers, ScoredRulesGate, TextFacts, encoded_payload_possible, encoded_shapes, words_of
@@ -42,11 +44,23 @@ class Rule:
     # literals of which at least one must occur for the pattern to match: a
     # few substring searches spare most texts the regex
     keys: tuple[str, ...] = ()
+    # literals one of which every match starts with (derived from the pattern;
+    # empty when it has no such set): the rule is then tried only where one
+    # starts, with one anchored match each, instead of searching windows
+    anchors: tuple[str, ...] = field(default=(), compare=False)
 
     def search(self, text: str, positions: list[int]) -> re.Match[str] | None:
-        """The first match near the given key positions (in text order): the
-        windows are small, so a rule costs short regex runs instead of a full
-        scan. Windows closer than their width merge into one."""
+        """The first match (in text order) near the given key positions, or,
+        for an anchored rule, at the given anchor positions."""
+        if self.anchors:
+            match = self.pattern.match
+            for pos in positions:
+                found = match(text, pos)
+                if found:
+                    return found
+            return None
+        # the windows are small, so a rule costs short regex runs instead of a
+        # full scan; windows closer than their width merge into one
         width = WINDOW_BACK + WINDOW_AHEAD
         first = prev = positions[0]
         for pos in positions:
@@ -72,7 +86,86 @@ def _is_word_char(ch: str) -> bool:
 
 
 def _r(id: str, category: str, weight: float, pattern: str, untrusted_only: bool = False, keys: str = "") -> Rule:
-    return Rule(id, category, weight, re.compile(pattern, re.S), untrusted_only, tuple(k for k in keys.split("|") if k))
+    compiled = re.compile(pattern, re.S)
+    return Rule(id, category, weight, compiled, untrusted_only, tuple(k for k in keys.split("|") if k), match_starts(compiled))
+
+
+_MAX_STARTS = 400
+
+
+def match_starts(pattern: re.Pattern[str]) -> tuple[str, ...]:
+    """Literals one of which every match of ``pattern`` starts with, or ()
+    when the pattern has no useful such set (it may start with a class, a
+    line anchor, or a one-letter word)."""
+    starts = _starts(list(sre_parse.parse(pattern.pattern, pattern.flags)), True)
+    if any(not s.lstrip(_BOUNDARY) or (len(s.lstrip(_BOUNDARY)) < 2 and s.lstrip(_BOUNDARY).isalnum()) for s in starts):
+        return ()
+    return tuple(sorted(starts))
+
+
+_BOUNDARY = "\x00"  # marks a start that follows a word boundary
+
+
+def _bounded(start: str) -> bool:
+    """Whether a start follows a word boundary and begins with a word
+    character: it then begins a word, and the scan only looks at word starts."""
+    return start.startswith(_BOUNDARY) and len(start) > 1 and _is_word_char(start[1])
+
+
+def _pure(items: list) -> bool:
+    """Whether a parsed sequence matches literals only (alternatives of them)."""
+    for op, av in items:
+        if op is sre_c.LITERAL:
+            continue
+        if op is sre_c.BRANCH and all(_pure(list(alt)) for alt in av[1]):
+            continue
+        if op is sre_c.SUBPATTERN and _pure(list(av[3])):
+            continue
+        return False
+    return True
+
+
+def _starts(items: list, at_start: bool) -> set[str]:
+    """Prefixes of every match of a parsed sequence: literals are appended
+    while the sequence goes on with literals or groups of them; a shorter set
+    (fewer literals taken) is always still right."""
+    found = {""}
+
+    def cross(tails: set[str]) -> set[str] | None:
+        out = {head + tail for head in found for tail in tails}
+        return out if len(out) <= _MAX_STARTS else None
+
+    for index, (op, av) in enumerate(items):
+        if op is sre_c.AT and av is sre_c.AT_BOUNDARY and at_start and found == {""}:
+            found = {_BOUNDARY}  # a word boundary before the start: the start itself is literal
+            continue
+        if op is sre_c.LITERAL:
+            found = {head + chr(av) for head in found}
+            continue
+        if op is sre_c.SUBPATTERN or op is sre_c.BRANCH:
+            alternatives = [list(av[3])] if op is sre_c.SUBPATTERN else [list(alt) for alt in av[1]]
+            tails = set().union(*(_starts(alt, at_start and found == {""}) for alt in alternatives))
+            grown = cross(tails)
+            if grown is None:
+                return found
+            found = grown
+            if not all(_pure(alt) for alt in alternatives):
+                return found
+            continue
+        if op is sre_c.IN and found == {""} and len(av) <= 8 and all(o is sre_c.LITERAL for o, _ in av):
+            return {chr(v) for _, v in av}
+        if op is sre_c.MAX_REPEAT or op is sre_c.MIN_REPEAT:
+            lo, hi, sub = av
+            sub = list(sub)
+            if lo == 0 and hi == 1:  # optional: the rest with it or without it
+                rest = list(items[index + 1 :])
+                first = at_start and found == {""}
+                grown = cross(_starts(sub + rest, first) | _starts(rest, first))
+                return found if grown is None else grown
+            if lo >= 1 and len(sub) == 1 and sub[0][0] is sre_c.LITERAL:
+                return {head + chr(sub[0][1]) * lo for head in found}
+        return found
+    return found
 
 
 _QUAL = r"(?:previous|prior|above|earlier|preceding|initial|original|old|former|past|existing|foregoing|system|developer|given|current|preset|default|all|other|last|latest)"
@@ -165,9 +258,18 @@ RULES: tuple[Rule, ...] = (
     _r("addresses_model", "jailbreak", 0.15, r"\b(?:chat ?gpt|gpt-?[34]|openai|language model|ai model|large language model)\b", keys="gpt|openai|language model|ai model"),
 )
 
-# One pass finds every key of every rule; a key found maps to the rules whose
-# keys it contains (a longer key hides a shorter one at the same place).
-_ALL_KEYS = sorted({k for rule in RULES for k in rule.keys}, key=len, reverse=True)
+# Two passes find, at every position (at every word start, for the starts
+# that follow a word boundary), the longest of the literals the rules look for
+# there: the starts of anchored rules, the keys of the others. A literal found
+# maps to the anchored rules with a start it begins with (every start at that
+# position is one of its prefixes) and to the other rules with a key in it.
+_BOUNDED_KEYS = sorted({a[1:] for rule in RULES for a in rule.anchors if _bounded(a)}, key=len, reverse=True)
+_FREE_KEYS = sorted(
+    {a.lstrip(_BOUNDARY) for rule in RULES for a in rule.anchors if not _bounded(a)}
+    | {k for rule in RULES if not rule.anchors for k in rule.keys},
+    key=len,
+    reverse=True,
+)
 
 
 def _trie_pattern(words: list[str]) -> str:
@@ -192,10 +294,24 @@ def _trie_pattern(words: list[str]) -> str:
     return build(trie)
 
 
-_KEYS = re.compile(_trie_pattern(_ALL_KEYS))
-_KEY_RULES: dict[str, tuple[int, ...]] = {
-    key: tuple(i for i, rule in enumerate(RULES) if any(k in key for k in rule.keys)) for key in _ALL_KEYS
-}
+_SCANS = (
+    (re.compile(r"\b(?=(" + _trie_pattern(_BOUNDED_KEYS) + "))"), True),
+    (re.compile("(?=(" + _trie_pattern(_FREE_KEYS) + "))"), False),
+)
+
+
+def _key_rules(key: str, bounded: bool) -> tuple[int, ...]:
+    out = []
+    for index, rule in enumerate(RULES):
+        if rule.anchors:
+            if any(key.startswith(a.lstrip(_BOUNDARY)) for a in rule.anchors if _bounded(a) == bounded):
+                out.append(index)
+        elif not bounded and any(k in key for k in rule.keys):
+            out.append(index)
+    return tuple(out)
+
+
+_KEY_RULES = ({key: _key_rules(key, False) for key in _FREE_KEYS}, {key: _key_rules(key, True) for key in _BOUNDED_KEYS})
 
 _QUESTION_CUE = re.compile(
     r"\b(?:what (?:does|do|is|are|'s)|what's|meaning of|mean(?:s|ing)?\b|explain|definition|define|example of|examples of|"
@@ -269,14 +385,18 @@ def score_text(lowered: str, untrusted: bool, words: frozenset[str] | None = Non
     hits: list[str] = []
     questioning: bool | None = None  # looked up on the first match only
     positions: dict[int, list[int]] = {}
-    for km in _KEYS.finditer(lowered):
-        for index in _KEY_RULES[km.group(0)]:
-            positions.setdefault(index, []).append(km.start())
+    for scan, bounded in _SCANS:
+        rules_of = _KEY_RULES[bounded]
+        for km in scan.finditer(lowered):
+            for index in rules_of[km.group(1)]:
+                positions.setdefault(index, []).append(km.start())
+    for found in positions.values():
+        found.sort()  # two passes: back in text order
     for index in sorted(positions):
         rule = RULES[index]
         if rule.untrusted_only and not untrusted:
             continue
-        if not checks[index](lowered, words):
+        if not rule.anchors and not checks[index](lowered, words):
             continue  # a word the rule needs is missing: no window can match
         m = rule.search(lowered, positions[index])
         if not m:

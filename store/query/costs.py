@@ -337,10 +337,7 @@ class CostQueries:
         roots = any(k.roots for k in keys)
         sources, cached = self._sources(lo_us, hi_us, hot)
         windows = rollup.windows if rollup is not None and cached else []
-        # the whole days the rollup answers, left out of the hot copy's spans
-        skip = "".join(" AND NOT (s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?))"
-                       for _ in windows)
-        skip_params = [b for w in windows for b in w]
+        edges = _outside(lo_us, hi_us, windows)  # what the hot copy's spans answer: all but the whole days
         branches, params, parquet = [], [], False
         for source, gpu_rows in sources:
             on_parquet = gpu_rows == "mixed"
@@ -353,31 +350,36 @@ class CostQueries:
                 cost, extra = gpu_cost, gpu_join
             else:  # no GPU endpoint prices this range: GPU time is unknown
                 cost, extra = f"CASE WHEN {_GPU} THEN NULL ELSE cost_usd END", ""
-            branches.append(f"""
-                SELECT *, 1::BIGINT AS n, (cost IS NULL)::BIGINT AS unk FROM (
-                SELECT {cols} s.start_time, s.cost_source, {cost} AS cost, {tokens}
-                FROM {source} AS s {join if on_parquet else ''} {extra}
-                WHERE s.cost_source IS NOT NULL
-                  AND s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?)
-                  {'' if on_parquet else skip})""")
-            params += key_params + [lo_us, hi_us] + ([] if on_parquet else skip_params)
+            for a, b in [(lo_us, hi_us)] if on_parquet else edges:  # one range each: zone maps skip the rest
+                branches.append(f"""
+                    SELECT *, 1::BIGINT AS n, (cost IS NULL)::BIGINT AS unk FROM (
+                    SELECT {cols} s.start_time, s.cost_source, {cost} AS cost, {tokens}
+                    FROM {source} AS s {join if on_parquet else ''} {extra}
+                    WHERE s.cost_source IS NOT NULL
+                      AND s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?))""")
+                params += key_params + [a, b]
         if windows:
             assert rollup is not None and self.hot is not None
             cols = "".join(f'{k.hot_sql} AS "{k.name}", ' for k in keys)
-            gpu = ("CASE WHEN g._per_token IS NOT NULL THEN s.w * g._per_token ELSE s.n * g._per_call END"
-                   if gpu_table else "NULL::DOUBLE")
-            extra = (f" LEFT JOIN {gpu_table} AS g ON s.cost_source = 'gpu_time' AND g._gb = s.gb "
-                     f"AND g._model IS NOT DISTINCT FROM s.g_model AND g._server IS NOT DISTINCT FROM s.g_server"
-                     if gpu_table else "")
             inside = " OR ".join("(s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?))"
                                  for _ in windows)
+            source = self.hot.rollup(rollup.grain, cached)
+            # stored costs as they are; GPU time (its rows have a bucket) priced per bucket
             branches.append(f"""
-                SELECT * EXCLUDE (_unk), CASE WHEN {_GPU} THEN CASE WHEN cost IS NULL THEN n ELSE 0 END ELSE _unk END AS unk
-                FROM (SELECT {cols} s.start_time, s.cost_source, CASE WHEN {_GPU} THEN {gpu} ELSE s.cost END AS cost,
-                             {tokens}, s.n, s.unk AS _unk
-                      FROM {self.hot.rollup(rollup.grain, cached)} AS s {extra}
-                      WHERE {inside})""")
-            params += [p for k in keys for p in k.params] + skip_params
+                SELECT {cols} s.start_time, s.cost_source, s.cost, {tokens}, s.n, s.unk
+                FROM {source} AS s WHERE s.gb IS NULL AND ({inside})""")
+            params += [p for k in keys for p in k.params] + [b for w in windows for b in w]
+            if gpu_table:
+                gpu = "CASE WHEN g._per_token IS NOT NULL THEN s.w * g._per_token ELSE s.n * g._per_call END"
+                join = (f"LEFT JOIN {gpu_table} AS g ON g._gb = s.gb AND g._model IS NOT DISTINCT FROM s.g_model "
+                        f"AND g._server IS NOT DISTINCT FROM s.g_server")
+            else:
+                gpu, join = "NULL::DOUBLE", ""
+            branches.append(f"""
+                SELECT *, CASE WHEN cost IS NULL THEN n ELSE 0 END AS unk
+                FROM (SELECT {cols} s.start_time, s.cost_source, {gpu} AS cost, {tokens}, s.n
+                      FROM {source} AS s {join} WHERE s.gb IS NOT NULL AND ({inside}))""")
+            params += [p for k in keys for p in k.params] + [b for w in windows for b in w]
         cte = f"priced AS ({' UNION ALL '.join(branches)})"
         if roots and parquet:
             cte = self._trace_names(lo_us, hi_us) + ", " + cte
@@ -516,6 +518,18 @@ class CostQueries:
         return (f"_roots AS MATERIALIZED (SELECT trace_id, any_value(root_name) AS trace_name "
                 f"FROM {parts} WHERE root_name IS NOT NULL "
                 f"AND start_time >= make_timestamptz({int(lo)}) GROUP BY trace_id)")
+
+
+def _outside(lo_us: int, hi_us: int, windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``[lo_us, hi_us)`` less the (sorted, disjoint) ``windows``, as ranges."""
+    out, at = [], lo_us
+    for a, b in windows:
+        if a > at:
+            out.append((at, a))
+        at = max(at, b)
+    if at < hi_us:
+        out.append((at, hi_us))
+    return out
 
 
 def _sum_known(column: str) -> pl.Expr:

@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from console.gc_policy import FULL_COLLECTION_SECONDS, GcPolicy
 from console.pane_commands import PaneCommands
 from console.messages import StatusSampled
 import importlib
@@ -76,6 +77,7 @@ class ConsoleApp(App):
         self.store = store or StoreService(settings)
         self.sample_status = sample_status
         self._http: Any = None
+        self.gc_policy = GcPolicy()
         for theme in builtin_themes() + user_themes(Path(settings.store).parent / "themes"):
             self.register_theme(theme)
         self.theme = settings.theme if settings.theme in self.available_themes else DEFAULT_DARK
@@ -89,6 +91,11 @@ class ConsoleApp(App):
         if self.sample_status:
             self.sample()
             self.set_interval(STATUS_SECONDS, self.sample)
+        self.call_after_refresh(self.gc_policy.apply)  # what the first frame needed lives on
+        self.set_interval(FULL_COLLECTION_SECONDS, self.gc_policy.collect)
+
+    def on_unmount(self) -> None:
+        self.gc_policy.restore()
 
     @work(thread=True, exclusive=True, group="collector", exit_on_error=False, description="start the collector")
     def start_collector(self) -> None:

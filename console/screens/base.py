@@ -7,7 +7,7 @@ from typing import Callable
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
+from console.widgets.key_footer import KeyFooter
 
 from console.widgets.status_bar import StatusBar
 
@@ -27,7 +27,7 @@ class PaneScreen(Screen):
     def compose(self) -> ComposeResult:
         yield from self.compose_pane()
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def compose_pane(self) -> ComposeResult:
         yield from ()

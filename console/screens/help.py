@@ -29,6 +29,12 @@ def _bindings_table(title: str, screen_or_app: object, app: object) -> Table:
     return t
 
 
+def _own_bindings(widget: object) -> bool:
+    """Whether keys of the console's own are bound on ``widget`` (not only Textual's)."""
+    return any(k.__module__.startswith("console.") and k.__dict__.get("BINDINGS")
+               for k in type(widget).__mro__)
+
+
 class HelpScreen(ModalScreen[None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="help.close", tooltip="Close help")]
@@ -41,7 +47,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-box"):
             yield Static(_bindings_table(f"{getattr(self.pane, 'PANE', '') or 'this screen'} keys", self.pane, self.app))
             for child in self.pane.query("*"):
-                if getattr(child, "BINDINGS", None) and type(child).__module__.startswith("console."):
+                if _own_bindings(child):
                     yield Static(_bindings_table(type(child).__name__, child, self.app))
             yield Static(_bindings_table("everywhere", self.app, self.app))
             name, doc = getattr(self.pane, "FILTER_HELP", ("traces", filters.__doc__ or ""))

@@ -12,7 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from console import format as fmt
 from console.messages import QueryFailed, ServerStatesLoaded, TraceLoaded
@@ -21,6 +21,7 @@ from console.screens.base import PaneCommand
 from console.services.health import HealthService
 from console.services.store import as_us
 from console.text import clean
+from console.widgets.key_footer import KeyFooter
 from console.widgets.span_detail import SpanDetail
 from console.widgets.status_bar import StatusBar
 from console.widgets.waterfall import SpanWaterfall
@@ -58,7 +59,7 @@ class TraceScreen(Screen):
             yield SpanWaterfall(id="trace-waterfall")
             yield SpanDetail(id="trace-detail")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load(self.trace_id, self.start_us, self.end_us)
@@ -70,9 +71,11 @@ class TraceScreen(Screen):
         and a repaint, not a new widget tree."""
         self.trace_id, self.start_us, self.end_us = trace_id, start_us, end_us
         self.highlight_span = highlight_span
-        self.spans = []
+        self.spans, self.selected = [], None
         if self.is_mounted:
             self.query_one("#trace-header", Static).update(Text(f"trace {trace_id} · loading…"))
+            # the last trace's spans go at once: no key acts on them while this one loads
+            self.query_one(SpanWaterfall).set_spans([])
             self.load(trace_id, start_us, end_us)
             self.query_one(SpanWaterfall).focus()
 

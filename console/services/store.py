@@ -61,11 +61,19 @@ class StoreService:
             .alias("over_budget"))
 
     def trace(self, trace_id: str, start_us: int | None, end_us: int | None) -> tuple[dict | None, pl.DataFrame, pl.DataFrame]:
-        summary = self.traces.summary(trace_id, start_us)
-        if summary is not None and start_us is None:
-            start_us = int(summary["start_time"].timestamp() * 1e6)
-            end_us = int(summary["end_time"].timestamp() * 1e6)
-        spans = with_cost_detail(self.traces.spans(trace_id, start_us, end_us), self.pricer)
+        """One trace: its summary row, its spans (with their cost detail) and its guardrail
+        events. Given its time range (the list knows it), the summary is derived from the
+        spans rather than read again."""
+        if start_us is None or end_us is None:
+            summary = self.traces.summary(trace_id, start_us)
+            if summary is not None:
+                start_us = int(summary["start_time"].timestamp() * 1e6)
+                end_us = int(summary["end_time"].timestamp() * 1e6)
+            raw = self.traces.spans(trace_id, start_us, end_us)
+        else:
+            raw = self.traces.spans(trace_id, start_us, end_us)
+            summary = self.traces.summary_of(raw)
+        spans = with_cost_detail(raw, self.pricer)
         tr = TimeRange((start_us or 0) - 3_600_000_000, None)
         events = self.reader.query(
             f"SELECT * FROM {self.reader.scan('guardrail_events', tr)} WHERE trace_id = ? ORDER BY time", [trace_id])

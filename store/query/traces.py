@@ -11,6 +11,7 @@ import polars as pl
 from store.query.filters import TraceFilter, text_predicate, trace_predicates
 from store.query.reader import StoreReader, TimeRange, time_bounds
 from store.query.text_search import TextSearch
+from store.segments import trace_parts
 from store.segments.manifest import Segment
 
 DAY_US = 86_400_000_000
@@ -239,6 +240,22 @@ class TraceQueries:
         """
         df = self.r.query(sql, [trace_id])
         return df.row(0, named=True) if df.height else None
+
+    def summary_of(self, spans: pl.DataFrame) -> dict[str, Any] | None:
+        """The row ``summary`` gives, derived from the trace's spans already read, the way
+        the collector derives trace parts: opening a trace from the list then reads its
+        spans and nothing else."""
+        if not spans.height:
+            return None
+        part = pl.from_arrow(trace_parts.from_spans(spans.to_arrow()))
+        assert isinstance(part, pl.DataFrame)
+        row = part.row(0, named=True)
+        sigs = row.pop("tool_signatures") or []
+        row["repeated_tool_calls"] = len(sigs) - len(set(sigs))
+        row["latency_ms"] = (_us(row["end_time"]) - _us(row["start_time"])) / 1000.0
+        row["runaway"] = (row["llm_calls"] or 0) > self.runaway_llm_calls \
+            or row["repeated_tool_calls"] >= REPEATED_TOOL_CALLS
+        return row
 
     def spans(self, trace_id: str, start_us: int | None = None, end_us: int | None = None) -> pl.DataFrame:
         """Every span of one trace, in start order. With the trace's time range (from

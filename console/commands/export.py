@@ -41,7 +41,7 @@ def export_costs(ctx: click.Context, store: str | None, since: str, until: str |
     if not (s.store / "manifest.json").exists():
         raise click.ClickException(f"no store at {s.store}")
     dims = tuple(d.strip() for d in by.split(",") if d.strip() and d.strip() != "none")
-    service = CostsService(s, now=time.time)
+    service = CostsService(s, now=time.time, rollup_files=True)
     try:
         report = service.explore(service.query_between(since, until, bucket, dims))
     except (CostQueryError, FilterError) as e:

@@ -25,6 +25,7 @@ from store.pricing.pricer import Pricer
 from store.pricing.validation import ConfigError
 from store.query.cost_audit import AuditReport, CostAudit, FlaggedReport, alert_log
 from store.query.cost_cache import HotSpans
+from store.query.cost_rollup import RollupFiles
 from store.query.costs import BUCKETS, CostQueries, CostQuery, CostReport, Superseded, dimension
 from store.query.filters import parse_when
 from store.query.reader import StoreReader
@@ -46,10 +47,11 @@ class BudgetStatus:
 
 class CostsService:
     def __init__(self, settings: Settings, reader: StoreReader | None = None,
-                 now: Callable[[], float] = time.time, hot: bool = False):
+                 now: Callable[[], float] = time.time, hot: bool = False, rollup_files: bool = False):
         """``hot``: keep a hot copy of the sealed segments' cost columns (``HotSpans``),
         warmed in the background, for a console that asks many questions; a one-shot
-        command reads Parquet."""
+        command reads Parquet, and with ``rollup_files`` the sealed segments' daily
+        rollups from the user's cache directory (``RollupFiles``; written the first time)."""
         self.settings = settings
         self.reader = reader or StoreReader(Path(settings.store), threads=2)
         self.now = now
@@ -60,7 +62,7 @@ class CostsService:
             self.pricing_error = f"[pricing] {e}"
             pricer = Pricer()
         self.hot = HotSpans(self.reader) if hot else None
-        self.queries = CostQueries(self.reader, pricer, self.hot)
+        self.queries = CostQueries(self.reader, pricer, self.hot, RollupFiles(self.reader) if rollup_files else None)
         self.audits = CostAudit(self.queries)
         self._warming: threading.Thread | None = None
         self._inflight: dict[str, object] = {}  # kind of question -> the newest one's token

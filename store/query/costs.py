@@ -45,7 +45,7 @@ import polars as pl
 from store.pricing.pricer import Pricer
 from store.pricing.reprice import DEFAULT_GPU_BUCKET
 from store.query.cost_cache import HotSpans, hot_sources
-from store.query.cost_rollup import Grain, grain_for, whole_days
+from store.query.cost_rollup import Grain, RollupFiles, grain_for, whole_days
 from store.query.reader import StoreReader, TimeRange
 
 HOUR_US = 3_600_000_000
@@ -220,6 +220,18 @@ class Key:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Spans to read: ``sql`` a FROM-clause source; ``gpu`` whether GPU-time rows may be
+    in it ("mixed", "none", "only"); ``parquet``: the store's files (keys use ``Key.sql``)
+    rather than the hot copy's; ``rolled``: its segments' whole days are in the rollup."""
+
+    sql: str
+    gpu: str
+    parquet: bool
+    rolled: bool
+
+
+@dataclass(frozen=True)
 class Rollup:
     """Read the whole days in ``windows`` ([lo, hi) µs, day aligned) from the hot
     copy's rollups of ``grain``."""
@@ -245,12 +257,15 @@ class GpuPrices:
 
 class CostQueries:
     """``hot``: a ``HotSpans`` copy the explorer reads sealed segments from (the console
-    keeps one warm); without it every question reads Parquet."""
+    keeps one warm); without it every question reads Parquet, and the whole days of
+    sealed segments from ``rollup_files`` when given (one-shot commands)."""
 
-    def __init__(self, reader: StoreReader, pricer: Pricer | None = None, hot: HotSpans | None = None):
+    def __init__(self, reader: StoreReader, pricer: Pricer | None = None, hot: HotSpans | None = None,
+                 rollup_files: RollupFiles | None = None):
         self.r = reader
         self.pricer = pricer or Pricer()
         self.hot = hot
+        self.rollup_files = rollup_files
         self._gpu_segments: dict[str, pl.DataFrame] = {}  # segment path -> its GPU-time summary
         self._gpu_lock = threading.Lock()
 
@@ -292,6 +307,11 @@ class CostQueries:
                     if s.table == "spans" and TimeRange(lo_us, hi_us).overlaps(s.min_us, s.max_us)]
         with self._gpu_lock:
             missing = [s for s in segments if s.path not in self._gpu_segments]
+        if missing and self.rollup_files is not None:  # a one-shot command: from the cache directory
+            kept = self.rollup_files.gpu_summaries(missing)
+            with self._gpu_lock:
+                self._gpu_segments.update(kept)
+            missing = [s for s in missing if s.path not in kept]
         if missing:
             files = [str(self.r.root / s.path) for s in missing]
             quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
@@ -306,6 +326,8 @@ class CostQueries:
                     self._gpu_segments.clear()
                 for s, f in zip(missing, files):
                     self._gpu_segments[s.path] = parts.get((f,), empty)
+            if self.rollup_files is not None:
+                self.rollup_files.save_gpu_summaries({s: parts.get((f,), empty) for s, f in zip(missing, files)})
         with self._gpu_lock:
             frames = [self._gpu_segments[s.path] for s in segments if s.path in self._gpu_segments]
         frames = [f for f in frames if f.height]
@@ -335,35 +357,33 @@ class CostQueries:
                     f"ELSE g._per_call END ELSE cost_usd END")
         tokens = "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens"
         roots = any(k.roots for k in keys)
-        sources, cached = self._sources(lo_us, hi_us, hot)
-        windows = rollup.windows if rollup is not None and cached else []
-        edges = _outside(lo_us, hi_us, windows)  # what the hot copy's spans answer: all but the whole days
+        sources, rolled_up = self._sources(lo_us, hi_us, hot, rollup.grain if rollup is not None else None)
+        windows = rollup.windows if rollup is not None and rolled_up else []
+        edges = _outside(lo_us, hi_us, windows)  # what spans of rolled-up segments answer: all but whole days
         branches, params, parquet = [], [], False
-        for source, gpu_rows in sources:
-            on_parquet = gpu_rows == "mixed"
-            parquet |= on_parquet
-            cols = "".join(f'{k.sql if on_parquet else k.hot_sql} AS "{k.name}", ' for k in keys)
+        for source in sources:
+            parquet |= source.parquet
+            cols = "".join(f'{k.sql if source.parquet else k.hot_sql} AS "{k.name}", ' for k in keys)
             key_params = [p for k in keys for p in k.params]
-            if gpu_rows == "none":
+            if source.gpu == "none":
                 cost, extra = "cost_usd", ""
             elif gpu_table:
                 cost, extra = gpu_cost, gpu_join
             else:  # no GPU endpoint prices this range: GPU time is unknown
                 cost, extra = f"CASE WHEN {_GPU} THEN NULL ELSE cost_usd END", ""
-            for a, b in [(lo_us, hi_us)] if on_parquet else edges:  # one range each: zone maps skip the rest
+            for a, b in edges if source.rolled else [(lo_us, hi_us)]:  # one range each: zone maps skip the rest
                 branches.append(f"""
                     SELECT *, 1::BIGINT AS n, (cost IS NULL)::BIGINT AS unk FROM (
                     SELECT {cols} s.start_time, s.cost_source, {cost} AS cost, {tokens}
-                    FROM {source} AS s {join if on_parquet else ''} {extra}
+                    FROM {source.sql} AS s {join if source.parquet else ''} {extra}
                     WHERE s.cost_source IS NOT NULL
                       AND s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?))""")
                 params += key_params + [a, b]
         if windows:
-            assert rollup is not None and self.hot is not None
             cols = "".join(f'{k.hot_sql} AS "{k.name}", ' for k in keys)
             inside = " OR ".join("(s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?))"
                                  for _ in windows)
-            source = self.hot.rollup(rollup.grain, cached)
+            source = rolled_up
             # stored costs as they are; GPU time (its rows have a bucket) priced per bucket
             branches.append(f"""
                 SELECT {cols} s.start_time, s.cost_source, s.cost, {tokens}, s.n, s.unk
@@ -385,15 +405,30 @@ class CostQueries:
             cte = self._trace_names(lo_us, hi_us) + ", " + cte
         return cte, params
 
-    def _sources(self, lo_us: int, hi_us: int, hot: bool) -> tuple[list[tuple[str, str]], list[int]]:
-        """FROM-clause sources of the spans in range and whether GPU-time rows may be in
-        them ("mixed": Parquet, "none", "only"): Parquet, or the hot copy's tables and
-        Parquet for what it does not hold yet; and the ids of the segments it holds."""
-        if not hot or self.hot is None:
-            return [(self.r.scan("spans", TimeRange(lo_us, hi_us)), "mixed")], []
+    def _sources(self, lo_us: int, hi_us: int, hot: bool,
+                 grain: Grain | None = None) -> tuple[list[Source], str | None]:
+        """FROM-clause sources of the spans in range: Parquet, or the hot copy's tables
+        and Parquet for what it does not hold yet; and, with a ``grain``, a source of the
+        rollups of the segments whose spans are marked ``rolled`` (the hot copy's, or
+        ``rollup_files``' for a one-shot question), or None."""
         tr = TimeRange(lo_us, hi_us)
         segments = [s for s in self.r.manifest().segments if s.table == "spans" and tr.overlaps(s.min_us, s.max_us)]
-        return hot_sources(self.hot, self.r, segments)
+        if hot and self.hot is not None:
+            found, cached = hot_sources(self.hot, self.r, segments)
+            use = grain is not None and bool(cached)
+            sources = [Source(sql, gpu, gpu == "mixed", use and gpu != "mixed") for sql, gpu in found]
+            return sources, self.hot.rollup(grain, cached) if use and grain is not None else None
+        files = self.rollup_files.files(grain, segments) if grain is not None and self.rollup_files else {}
+        if not files:
+            return [Source(self.r.scan("spans", files=[str(self.r.root / s.path) for s in segments]), "mixed",
+                           True, False)], None
+        sources = [Source(self.r.scan("spans", files=[str(self.r.root / s.path) for s in segments if s.path in files]),
+                          "mixed", True, True)]
+        rest = [str(self.r.root / s.path) for s in segments if s.path not in files]
+        if rest:
+            sources.append(Source(self.r.scan("spans", files=rest), "mixed", True, False))
+        quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files.values())
+        return sources, f"read_parquet([{quoted}])"
 
     def run(self, build: Any, gpu: GpuPrices | None, hot: bool = False) -> pl.DataFrame:
         """``build(gpu_table)`` -> (sql, params), run with ``gpu.prices`` registered as
@@ -451,7 +486,9 @@ class CostQueries:
             out = out.with_columns(
                 pl.when(pl.col("tag").list.len() > 0).then(pl.col("tag")).otherwise(pl.lit([None], pl.List(pl.String)))
             ).explode("tag").group_by(["bucket_start", *names]).agg(_measure_aggs())
-        rows = out.filter(pl.col("bucket_start").is_not_null()).sort(["bucket_start", *names], nulls_last=True)
+            rows = out.filter(pl.col("bucket_start").is_not_null()).sort(["bucket_start", *names], nulls_last=True)
+        else:  # sorted by the statement
+            rows = out.filter(pl.col("bucket_start").is_not_null())
         rows = rows.select(["bucket_start", *names, *MEASURES])
         groups = _groups(rows, out.filter(pl.col("bucket_start").is_null()), names)
         total_cost = totals["cost_usd"] or 0.0
@@ -472,7 +509,7 @@ class CostQueries:
                 keys.append(Key(d.sql, d.column, d.params))
         join = "LEFT JOIN _roots ON _roots.trace_id = s.trace_id" if any(k.roots for k in keys) else ""
         rollup = None
-        grain = grain_for({d.key for d in wanted}, hot=True) if q.bucket != "hour" else None
+        grain = grain_for({d.key for d in wanted}, hot=self.hot is not None) if q.bucket != "hour" else None
         if grain is not None:  # days and weeks are made of whole days
             rollup = Rollup(grain, whole_days([prev_lo, q.since_us, q.until_us]))
         cte, params = self.priced_cte(prev_lo, q.until_us, keys, join, gpu_table, hot=True, rollup=rollup)
@@ -486,11 +523,13 @@ class CostQueries:
             if value is not None:
                 where_params.append(value)
         group = "".join(f', "{d.column}"' for d in q.dimensions)
+        order = ", ".join(f"{c} NULLS LAST" for c in ["bucket_start", *(f'"{d.column}"' for d in q.dimensions)])
         sql = f"""
             WITH {cte}
             SELECT bucket_start {group}, {MEASURES_SQL}
             FROM priced WHERE {' AND '.join(where) or 'TRUE'}
             GROUP BY bucket_start {group}
+            ORDER BY {order}
         """
         return sql, params + where_params
 

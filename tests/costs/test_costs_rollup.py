@@ -13,6 +13,7 @@ import pytest
 from store.pricing.config import PricingConfig
 from store.query import StoreReader
 from store.query.cost_cache import HotSpans
+from store.query.cost_rollup import GRAINS, RollupFiles
 from store.query.costs import MEASURES, CostQueries, CostQuery
 from tests.costs.cost_stores import PRICING, T0, US, cost_rows, llm_row, us, write_store
 from tests.support.stores import hexid, span
@@ -85,7 +86,7 @@ def test_rollups_give_the_span_level_answer(stores):
     for since, until, bucket, by, where in QUESTIONS:
         q = CostQuery(since, until, bucket, by, where)
         same_report(cold.explore(q), warm.explore(q))
-    assert set(grains) == {"base", "user", "session", "trace", "attr"}
+    assert set(grains) == {"base", "user", "session", "trace", "attr", "model_user", "user_all"}
 
 
 def test_gpu_time_and_unknown_costs_from_the_rollups(stores):
@@ -141,3 +142,39 @@ def test_a_late_root_renames_the_trace_in_the_hot_copy(stores):
     report = warm.explore(q)
     same_report(fresh.explore(q), report)
     assert "late root" in report.groups.get_column("trace_name").to_list()
+
+
+def test_one_shot_questions_read_rollup_files_outside_the_store(stores, tmp_path):
+    from store.segments.compaction import CompactionPolicy, compact_once
+    from store.segments.writer import SegmentWriter
+
+    store, cold, warm, hot, grains = stores
+    before = sorted(p.relative_to(store) for p in store.rglob("*"))
+    files = RollupFiles(cold.r, tmp_path / "cache")
+    shot = CostQueries(cold.r, cold.pricer, rollup_files=files)
+    for since, until, bucket, by, where in QUESTIONS:
+        q = CostQuery(since, until, bucket, by, where)
+        same_report(cold.explore(q), shot.explore(q))
+    assert sorted(p.relative_to(store) for p in store.rglob("*")) == before  # nothing written in the store
+    written = {p.parent.name for p in files.dir.rglob("*.parquet")}
+    assert written == {"base", "user", "session", "attr", "model_user", "user_all", "gpu"}  # trace: hot copy only
+    stamps = {p: p.stat().st_mtime_ns for p in files.dir.rglob("*.parquet")}
+    q = CostQuery(us(T0) + 2 * DAY + 5 * HOUR, us(T0) + 5 * DAY + 7 * HOUR, "day", ("model", "user"))
+    same_report(cold.explore(q), shot.explore(q))
+    assert {p: p.stat().st_mtime_ns for p in files.dir.rglob("*.parquet")} == stamps  # read, not written again
+    compact_once(SegmentWriter(store), CompactionPolicy(fan_in=2))  # new segments: new files, the old ones go
+    fresh = CostQueries(StoreReader(store), cold.pricer)
+    same_report(fresh.explore(q), shot.explore(q))
+    live = {files.path(g.name, s).name for s in fresh.r.manifest().tables("spans") for g in GRAINS}
+    assert {p.name for p in (files.dir / "model_user").iterdir()} <= live
+    again = CostQueries(StoreReader(store), cold.pricer, rollup_files=files)  # GPU summaries from the files
+    same_report(fresh.explore(q), again.explore(q))
+
+
+def test_an_unwritable_cache_falls_back_to_spans(stores, tmp_path):
+    store, cold, warm, hot, grains = stores
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    shot = CostQueries(cold.r, cold.pricer, rollup_files=RollupFiles(cold.r, blocker))
+    q = CostQuery(us(T0) + 3 * DAY, us(T0) + 6 * DAY, "day", ("model", "user"))
+    same_report(cold.explore(q), shot.explore(q))

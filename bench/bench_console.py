@@ -184,7 +184,7 @@ async def ui_figures(store: Path, out: dict) -> None:
         out["ui_filtered_ms"] = (statistics.median(vals), max(vals))
         # open a 200-span trace
         store_q = app.store.traces
-        page = store_q.list(parse("spans>=200"), limit=6)
+        page = store_q.list(parse("spans>=200"), limit=12)
         opens = []
         for row in page.rows.iter_rows(named=True):
             await settle()
@@ -197,6 +197,7 @@ async def ui_figures(store: Path, out: dict) -> None:
             opens.append((time.perf_counter() - t) * 1000)
             app.pop_screen()
         out["ui_open_200_span_trace_ms"] = (statistics.median(opens), max(opens))
+        print("opens (ms):", " ".join(f"{v:.0f}" for v in opens))
     out["console_rss_mb"] = rss_mb()
 
 

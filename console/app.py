@@ -170,11 +170,17 @@ class ConsoleApp(App):
         name = f"trace:{self.current_mode}"
         if not self.is_screen_installed(name):
             self.install_screen(TraceScreen(trace_id, start_us, end_us, highlight_span), name)
-        else:
-            screen = self.get_screen(name)
-            assert isinstance(screen, TraceScreen)
+            self.push_screen(name)
+            return
+        screen = self.get_screen(name)
+        assert isinstance(screen, TraceScreen)
+        if screen.is_current:
             screen.show(trace_id, start_us, end_us, highlight_span)
-        self.push_screen(name)
+            return
+        # shown once the trace is loaded (or after a short wait): one layout and one frame
+        # of the whole trace, instead of a "loading" frame first and the query competing
+        # with drawing it
+        screen.show(trace_id, start_us, end_us, highlight_span, present=lambda: self.push_screen(name))
 
     def open_prompt(self, prompt_id: str, trace_id: str | None = None) -> None:
         self.switch_mode("prompts")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from rich.text import Text
 from textual import on, work
@@ -27,6 +27,9 @@ from console.widgets.status_bar import StatusBar
 from console.widgets.waterfall import SpanWaterfall
 from store.query.heuristics import agent_stats
 from textual.screen import Screen
+
+
+PRESENT_WITHIN_S = 0.15  # a trace slower than this to load is shown loading
 
 
 class TraceScreen(Screen):
@@ -52,6 +55,7 @@ class TraceScreen(Screen):
         self.summary: dict[str, Any] | None = None
         self.spans: list[dict[str, Any]] = []
         self.selected: dict[str, Any] | None = None
+        self._present: Callable[[], object] | None = None  # pushes this screen, once
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"trace {self.trace_id} · loading…"), id="trace-header")
@@ -66,12 +70,17 @@ class TraceScreen(Screen):
         self.query_one(SpanWaterfall).focus()
 
     def show(self, trace_id: str, start_us: int | None = None, end_us: int | None = None,
-             highlight_span: str | None = None) -> None:
+             highlight_span: str | None = None, present: Callable[[], object] | None = None) -> None:
         """Show another trace in this (already built) screen: reopening costs a query
-        and a repaint, not a new widget tree."""
+        and a repaint, not a new widget tree. ``present`` (pushing this screen) is called
+        when the trace has loaded or failed, or after ``PRESENT_WITHIN_S``, whichever is
+        first."""
         self.trace_id, self.start_us, self.end_us = trace_id, start_us, end_us
         self.highlight_span = highlight_span
         self.spans, self.selected = [], None
+        self._present = present
+        if present is not None:
+            self.set_timer(PRESENT_WITHIN_S, self._presented)
         if self.is_mounted:
             self.query_one("#trace-header", Static).update(Text(f"trace {trace_id} · loading…"))
             # the last trace's spans go at once: no key acts on them while this one loads
@@ -95,8 +104,14 @@ class TraceScreen(Screen):
         if any(state.target for state in states.values()):  # only spans served by a scraped endpoint
             self.post_message(ServerStatesLoaded(trace_id, states))
 
+    def _presented(self) -> None:
+        present, self._present = self._present, None
+        if present is not None:
+            present()
+
     @on(TraceLoaded)
     def show_trace(self, msg: TraceLoaded) -> None:
+        self.call_later(self._presented)  # after this message: the trace is in the widgets by then
         self.trace_id, self.summary = msg.trace_id, msg.summary
         self.spans = msg.spans.to_dicts()
         self.events = msg.events
@@ -112,6 +127,7 @@ class TraceScreen(Screen):
 
     @on(QueryFailed)
     def failed(self, msg: QueryFailed) -> None:
+        self._presented()
         self.query_one("#trace-header", Static).update(Text(f"⚠ could not load {msg.what}: {msg.error}"))
 
     def header_text(self, elapsed_ms: float) -> Text:

@@ -267,3 +267,57 @@ async def test_a_new_filter_drops_the_page_read_ahead(tmp_path: Path) -> None:
         await settle(pilot, app)
         assert table.row_count == 225
         assert all(table.rows_by_id[k]["error_count"] for k in table.order)
+
+
+async def test_a_trace_opened_again_is_shown_whole_once_loaded(demo_store: Path) -> None:
+    """The second trace opened reuses the screen: it is pushed when its spans are in, never
+    showing the first trace's spans under the second one's id."""
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        table = app.screen.query_one(TraceTable)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        first = app.screen.trace_id
+        await pilot.press("escape")
+        await settle(pilot, app)
+        await pilot.press("j")
+        second = table.current_id
+        assert second != first
+        await pilot.press("enter")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, TraceScreen) and screen.trace_id == second
+        assert {s["trace_id"] for s in screen.query_one(SpanWaterfall).spans} == {second}
+
+
+async def test_a_slow_trace_is_shown_loading_then_filled(demo_store: Path) -> None:
+    import threading
+    import time
+
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        await pilot.press("escape")
+        await settle(pilot, app)
+        released = threading.Event()
+        fast = app.store.trace
+
+        def slow(*args):  # type: ignore[no-untyped-def]
+            released.wait(5)
+            return fast(*args)
+
+        app.store.trace = slow  # type: ignore[method-assign]
+        await pilot.press("j", "enter")
+        started = time.monotonic()
+        while not isinstance(app.screen, TraceScreen) and time.monotonic() - started < 3:
+            await pilot.pause(0.02)
+        assert isinstance(app.screen, TraceScreen)  # shown while the query still runs
+        assert "loading" in str(app.screen.query_one("#trace-header", Static).render())
+        assert app.screen.query_one(SpanWaterfall).spans == []
+        released.set()
+        await settle(pilot, app)
+        spans = app.screen.query_one(SpanWaterfall).spans
+        assert spans and {s["trace_id"] for s in spans} == {app.screen.trace_id}

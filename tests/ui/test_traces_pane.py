@@ -269,18 +269,23 @@ async def test_a_new_filter_drops_the_page_read_ahead(tmp_path: Path) -> None:
         assert all(table.rows_by_id[k]["error_count"] for k in table.order)
 
 
+async def _open_first_trace_and_back(pilot, app) -> str:  # type: ignore[no-untyped-def]
+    await settle(pilot, app)
+    await pilot.press("enter")
+    await settle(pilot, app)
+    opened = app.screen.trace_id
+    await pilot.press("escape")
+    await settle(pilot, app)
+    return opened
+
+
 async def test_a_trace_opened_again_is_shown_whole_once_loaded(demo_store: Path) -> None:
     """The second trace opened reuses the screen: it is pushed when its spans are in, never
     showing the first trace's spans under the second one's id."""
     app = make_app(demo_store)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
         table = app.screen.query_one(TraceTable)
-        await pilot.press("enter")
-        await settle(pilot, app)
-        first = app.screen.trace_id
-        await pilot.press("escape")
-        await settle(pilot, app)
+        first = await _open_first_trace_and_back(pilot, app)
         await pilot.press("j")
         second = table.current_id
         assert second != first
@@ -297,11 +302,7 @@ async def test_a_slow_trace_is_shown_loading_then_filled(demo_store: Path) -> No
 
     app = make_app(demo_store)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
-        await pilot.press("escape")
-        await settle(pilot, app)
+        await _open_first_trace_and_back(pilot, app)  # the trace screen is built
         released = threading.Event()
         fast = app.store.trace
 

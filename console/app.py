@@ -26,6 +26,7 @@ from store.config import Settings
 from themes import DEFAULT_DARK, DEFAULT_LIGHT, builtin_themes, user_themes
 
 STATUS_SECONDS = 2.0
+WARM_UP_AFTER_S = 1.0  # after launch, once the first page is painted
 
 
 # pane -> (module, screen class). Panes other than Traces are imported when first
@@ -93,6 +94,13 @@ class ConsoleApp(App):
             self.set_interval(STATUS_SECONDS, self.sample)
         self.call_after_refresh(self.gc_policy.apply)  # what the first frame needed lives on
         self.set_interval(FULL_COLLECTION_SECONDS, self.gc_policy.collect)
+        self.set_timer(WARM_UP_AFTER_S, self.warm_up)
+
+    @work(thread=True, exit_on_error=False, description="import the trace screen")
+    def warm_up(self) -> None:
+        """The trace screen's modules, imported while the reader looks at the list: the
+        first trace opened then costs no ~100 ms of imports."""
+        import console.screens.trace_detail  # noqa: F401
 
     def on_unmount(self) -> None:
         self.gc_policy.restore()

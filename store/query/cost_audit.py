@@ -25,6 +25,7 @@ long range they look at the most recent calls only (``TEXT_SPAN_LIMIT``), and sa
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +90,8 @@ class CostAudit:
     def __init__(self, queries: CostQueries):
         self.q = queries
         self.r = queries.r
+        self._candidates: dict[str, pl.DataFrame] = {}  # segment path -> its flagged-span candidates
+        self._candidates_lock = threading.Lock()
 
     def audit(self, q: CostQuery, limit: int = 10) -> AuditReport:
         import time
@@ -237,17 +240,51 @@ class CostAudit:
     # -- token accounting ----------------------------------------------------------------
     def flagged(self, q: CostQuery, limit: int = FLAGGED_LIMIT) -> FlaggedReport:
         """Spans whose token numbers cannot be right (``store.pricing.accounting``). SQL
-        picks the candidates (any check could trip); the accounting module decides."""
+        picks the candidates (any check could trip; once per segment file, which never
+        changes, kept in memory); the accounting module decides."""
         tr = TimeRange(q.since_us, q.until_us)
+        segments = [s for s in self.r.manifest().segments if s.table == "spans" and tr.overlaps(s.min_us, s.max_us)]
+        with self._candidates_lock:
+            missing = [s for s in segments if s.path not in self._candidates]
+        if missing:
+            found = self._flagged_candidates([str(self.r.root / s.path) for s in missing])
+            parts = found.partition_by("filename", as_dict=True, include_key=False)
+            empty = found.clear().drop("filename")
+            live = {s.path for s in self.r.manifest().segments}
+            with self._candidates_lock:
+                for path in [p for p in self._candidates if p not in live]:  # compacted away
+                    del self._candidates[path]
+                for s in missing:
+                    self._candidates[s.path] = parts.get((str(self.r.root / s.path),), empty)
+        with self._candidates_lock:
+            frames = [self._candidates[s.path] for s in segments if s.path in self._candidates]
+        candidates = pl.concat(frames) if frames else self._flagged_candidates([]).drop("filename")
+        since, until = (pl.lit(us, pl.Int64).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+                        for us in (q.since_us, q.until_us))
+        candidates = candidates.filter((pl.col("start_time") >= since) & (pl.col("start_time") < until)).sort(
+            "start_time", descending=True)
+        flagged = candidates.with_columns(accounting_flags_expr(candidates.schema)).filter(
+            pl.col("accounting_flags").list.len() > 0).drop("output_messages", "output_value")
+        flagged = flagged.with_columns(pl.col("start_time").dt.convert_time_zone("UTC"))
+        counts = flagged.select(pl.col("accounting_flags").explode()).group_by("accounting_flags").len()
+        return FlaggedReport({code: int(n) for code, n in counts.iter_rows()}, flagged.head(limit), flagged.height)
+
+    def _flagged_candidates(self, files: list[str]) -> pl.DataFrame:
+        """The LLM and embedding spans of ``files`` that any accounting check could flag,
+        with the file they are in (``filename``)."""
         inp, out, read, write, reasoning, total = TOKEN_COLUMNS
+        if files:
+            quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            source = f"read_parquet([{quoted}], union_by_name = true, filename = true)"
+        else:
+            source = "(SELECT *, NULL::VARCHAR AS filename FROM _empty_spans)"
         sql = f"""
-            SELECT trace_id, span_id, start_time, name, model, provider, service, user_id, cost_usd, cost_source,
-                   {', '.join(TOKEN_COLUMNS)},
+            SELECT filename, trace_id, span_id, start_time, name, model, provider, service, user_id, cost_usd,
+                   cost_source, {', '.join(TOKEN_COLUMNS)},
                    CASE WHEN {out} = 0 THEN output_messages END AS output_messages,
                    CASE WHEN {out} = 0 THEN output_value END AS output_value
-            FROM {self.r.scan('spans', tr)}
+            FROM {source}
             WHERE kind IN ('llm', 'embedding')
-              AND start_time >= make_timestamptz(?) AND start_time < make_timestamptz(?)
               AND (least({inp}, {out}, {read}, {write}, {reasoning}, {total}, cost_usd) < 0
                    OR coalesce({read}, 0) + coalesce({write}, 0) > {inp}
                    OR ({total} IS NOT NULL AND {inp} IS NOT NULL AND {out} IS NOT NULL
@@ -257,14 +294,8 @@ class CostAudit:
                    OR ({out} = 0 AND (output_messages IS NOT NULL OR output_value IS NOT NULL))
                    OR (cost_source = 'reported' AND cost_usd > 0 AND coalesce({inp}, 0) = 0
                        AND coalesce({out}, 0) = 0))
-            ORDER BY start_time DESC
         """
-        candidates = self.r.query(sql, [q.since_us, q.until_us])
-        flagged = candidates.with_columns(accounting_flags_expr(candidates.schema)).filter(
-            pl.col("accounting_flags").list.len() > 0).drop("output_messages", "output_value")
-        flagged = flagged.with_columns(pl.col("start_time").dt.convert_time_zone("UTC"))
-        counts = flagged.select(pl.col("accounting_flags").explode()).group_by("accounting_flags").len()
-        return FlaggedReport({code: int(n) for code, n in counts.iter_rows()}, flagged.head(limit), flagged.height)
+        return self.r.query(sql)
 
 
 def alert_log(reader: Any, since_us: int | None = None, limit: int = 200) -> pl.DataFrame:

@@ -21,15 +21,19 @@ What is counted (docs/costs.md has the exported columns):
 * Group by ``tag`` counts a span under each of its tags (untagged ones under null),
   so those groups can add up to more than the total; the total counts it once.
 
-How it stays fast: one scan per question. DuckDB reads only the columns asked for,
-from only the day partitions in range, and aggregates straight to (bucket, group);
-polars folds the groups, totals and deltas out of that small result. GPU time needs
-each bucket's token total before any span can be priced: those totals come from a
-small per-segment summary (model, server, GPU bucket, tokens, calls of the GPU-time
-spans), computed once per immutable segment file and kept in memory, so the main
-scan only joins a span to its bucket's price per token. Tags are grouped as lists and
-exploded after the aggregation. In the console, sealed segments are read from a hot
-DuckDB copy of their cost columns (``cost_cache.HotSpans``) instead of Parquet.
+How it stays fast: one statement per question. DuckDB reads only the columns asked
+for, from only the day partitions in range, and aggregates straight to (bucket,
+group), sorted; polars folds the groups, totals and deltas out of that small result.
+GPU time needs each bucket's token total before any span can be priced: those totals
+come from a small per-segment summary (model, server, GPU bucket, tokens, calls of the
+GPU-time spans), computed once per immutable segment file and kept in memory, so the
+main scan only joins a span to its bucket's price per token. Tags are grouped as lists
+and exploded after the aggregation. Day and week buckets read the whole days of
+sealed segments from daily rollups (``cost_rollup``: a few thousand rows where there
+were millions of spans) and only the partial days from spans. In the console, sealed
+segments, their rollups and their spans' trace names are in a hot DuckDB copy
+(``cost_cache.HotSpans``); a one-shot command reads rollups from Parquet files in the
+user's cache directory (``cost_rollup.RollupFiles``), written the first time.
 """
 
 from __future__ import annotations
@@ -233,8 +237,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Rollup:
-    """Read the whole days in ``windows`` ([lo, hi) µs, day aligned) from the hot
-    copy's rollups of ``grain``."""
+    """Read the whole days in ``windows`` ([lo, hi) µs, day aligned) from the rollups
+    of ``grain`` (the hot copy's, or ``RollupFiles``') where a segment has them."""
 
     grain: Grain
     windows: list[tuple[int, int]]
@@ -347,9 +351,9 @@ class CostQueries:
         calls a row stands for), ``unk`` (of them, with an unknown cost) and ``keys``.
         Aggregate it with ``MEASURES_SQL``. ``join`` is joined to Parquet spans only.
         ``hot``: read sealed segments from the hot copy, on its cursor (``run(...,
-        hot=True)``). ``rollup``: the whole days of ``rollup.windows`` come from the hot
-        copy's rollups of ``rollup.grain`` (one row per day and group; keys over its
-        columns) for the segments it holds."""
+        hot=True)``). ``rollup``: the whole days of ``rollup.windows`` come from the
+        rollups of ``rollup.grain`` (one row per day and group; keys over its columns)
+        for the segments that have them, the rest of the range from their spans."""
         gpu_join = (f" LEFT JOIN {gpu_table} AS g ON s.cost_source = 'gpu_time' "
                     f"AND g._gb = epoch_us(s.start_time) // {GPU_BUCKET_US} "
                     f"AND g._model IS NOT DISTINCT FROM s.model AND g._server IS NOT DISTINCT FROM s.server_address")
@@ -389,16 +393,16 @@ class CostQueries:
                 SELECT {cols} s.start_time, s.cost_source, s.cost, {tokens}, s.n, s.unk
                 FROM {source} AS s WHERE s.gb IS NULL AND ({inside})""")
             params += [p for k in keys for p in k.params] + [b for w in windows for b in w]
-            if gpu_table:
+            if gpu_table:  # the bucket's price per token is the same for every span: w * price is their sum
                 gpu = "CASE WHEN g._per_token IS NOT NULL THEN s.w * g._per_token ELSE s.n * g._per_call END"
-                join = (f"LEFT JOIN {gpu_table} AS g ON g._gb = s.gb AND g._model IS NOT DISTINCT FROM s.g_model "
-                        f"AND g._server IS NOT DISTINCT FROM s.g_server")
+                priced_by = (f"LEFT JOIN {gpu_table} AS g ON g._gb = s.gb AND g._model IS NOT DISTINCT FROM "
+                             f"s.g_model AND g._server IS NOT DISTINCT FROM s.g_server")
             else:
-                gpu, join = "NULL::DOUBLE", ""
+                gpu, priced_by = "NULL::DOUBLE", ""
             branches.append(f"""
                 SELECT *, CASE WHEN cost IS NULL THEN n ELSE 0 END AS unk
                 FROM (SELECT {cols} s.start_time, s.cost_source, {gpu} AS cost, {tokens}, s.n
-                      FROM {source} AS s {join} WHERE s.gb IS NOT NULL AND ({inside}))""")
+                      FROM {source} AS s {priced_by} WHERE s.gb IS NOT NULL AND ({inside}))""")
             params += [p for k in keys for p in k.params] + [b for w in windows for b in w]
         cte = f"priced AS ({' UNION ALL '.join(branches)})"
         if roots and parquet:

@@ -4,6 +4,7 @@ cache would have saved, and the spans whose token numbers cannot be right."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from collections import defaultdict
 
 import pytest
@@ -85,3 +86,24 @@ def test_token_accounting_flags(audit):
     # n=5 and n=9 of cost_rows: models[5 % 4] and models[9 % 4]
     assert sorted(flagged.spans.get_column("model").to_list()) == ["claude-sonnet-4-5", "claude-sonnet-4-5"]
     assert all(len(f) == 1 for f in flagged.spans.get_column("accounting_flags").to_list())
+
+
+def test_flagged_candidates_kept_per_segment_follow_the_range_and_new_segments(tmp_path):
+    from tests.costs.cost_stores import llm_row
+    from tests.support.stores import hexid
+
+    store = write_store(tmp_path / "store", cost_rows())
+    a = CostAudit(CostQueries(StoreReader(store), PricingConfig.from_dict(PRICING).pricer()))
+    day = 86_400 * US
+    whole = CostQuery(us(T0), us(T0) + 3 * day, "day", ("model",))
+    assert a.flagged(whole).total == 2  # n=5 and n=9, both on the first day
+    first = a.flagged(CostQuery(us(T0) + 5 * 3600 * US, us(T0) + day, "day", ("model",)))
+    times = first.spans.get_column("start_time").to_list()
+    assert first.total == sum(1 for t in a.flagged(whole).spans.get_column("start_time").to_list()
+                              if us(T0) + 5 * 3600 * US <= int(t.timestamp() * US) < us(T0) + day)
+    assert times == sorted(times, reverse=True)
+    assert a.flagged(CostQuery(us(T0) + day, us(T0) + 3 * day, "day", ("model",))).total == 0
+    write_store(store, [llm_row(hexid("bad"), hexid("bad-s", n=16), None, T0 + timedelta(days=2, hours=1), "gpt-4o",
+                                "openai", "dave", 100, 10, cache_read_tokens=500)])  # a new segment: read once
+    later = a.flagged(CostQuery(us(T0) + day, us(T0) + 3 * day, "day", ("model",)))
+    assert later.total == 1 and later.counts == {"cache_exceeds_input": 1}

@@ -26,7 +26,7 @@ from store.pricing.validation import ConfigError
 from store.query.cost_audit import AuditReport, CostAudit, FlaggedReport, alert_log
 from store.query.cost_cache import HotSpans
 from store.query.cost_rollup import RollupFiles
-from store.query.costs import BUCKETS, CostQueries, CostQuery, CostReport, Superseded, dimension
+from store.query.costs import BUCKETS, CostQueries, CostQuery, CostReport, Superseded, dimension, first_span_us
 from store.query.filters import parse_when
 from store.query.reader import StoreReader
 
@@ -69,11 +69,26 @@ class CostsService:
         self._lock = threading.Lock()
 
     def warm(self) -> None:
-        """Bring the hot copy up to date with the manifest, in the background."""
+        """Bring the hot copy up to date with the manifest, in the background, then what
+        every segment's questions need once (GPU-time summaries, flagged-span
+        candidates), so that a range switch finds them ready."""
         if self.hot is None or (self._warming is not None and self._warming.is_alive()):
             return
-        self._warming = threading.Thread(target=self.hot.sync, name="costs-hot-copy", daemon=True)
+        self._warming = threading.Thread(target=self._warm, name="costs-hot-copy", daemon=True)
         self._warming.start()
+
+    def _warm(self) -> None:
+        assert self.hot is not None
+        self.hot.sync()
+        first = first_span_us(self.reader)
+        if first is None or self.hot.closed:
+            return
+        now_us = int(self.now() * 1_000_000)
+        try:
+            self.queries.gpu_prices(first, now_us)
+            self.audits.flagged(CostQuery(first, max(now_us, first + 1), "day", ()))
+        except Exception:  # noqa: BLE001 (an optimization only: the questions compute what is missing)
+            pass
 
     def close(self) -> None:
         if self.hot is not None:

@@ -18,7 +18,7 @@ statement; the two sources never overlap, so the answer is exact either way.
   is loaded from the trace parts of its day and the day before (where the explorer
   looks for roots); when those trace parts change (a late root, a compaction), the
   segment is loaded again.
-* Each loaded segment also has its daily rollups (``cost_rollup.GRAINS``), so that a
+* Each loaded segment also has its daily rollups (``cost_rollup.GRAINS`` but ``user_all``), so that a
   question over whole days reads a few thousand rows instead of every span.
 """
 
@@ -36,7 +36,7 @@ from typing import Any
 
 import duckdb
 
-from store.query.cost_rollup import DAY_US, GRAINS, Grain, rollup_columns, rollup_select
+from store.query.cost_rollup import DAY_US, GRAINS, Grain, rollup_columns, rollup_select, sealed
 from store.query.reader import StoreReader, TimeRange
 from store.segments.manifest import Manifest, Segment
 
@@ -48,12 +48,8 @@ _TYPES = ("TIMESTAMPTZ", "VARCHAR", "DOUBLE", "VARCHAR", "VARCHAR", "VARCHAR", "
 _ROLLUP_TYPES = {"start_time": "TIMESTAMPTZ", "tags": "VARCHAR[]", "gb": "BIGINT", "cost": "DOUBLE", "n": "BIGINT",
                  "unk": "BIGINT", "w": "DOUBLE", "input_tokens": "BIGINT", "output_tokens": "BIGINT",
                  "cache_read_tokens": "BIGINT", "cache_write_tokens": "BIGINT", "reasoning_tokens": "BIGINT"}
+HOT_GRAINS = [g for g in GRAINS if g.hot]
 DELETE_AFTER_S = 60.0  # a forgotten segment's rows stay this long for questions already running
-
-
-def sealed(segment: Segment, today: str | None = None) -> bool:
-    today = today or datetime.now(UTC).date().isoformat()
-    return segment.table == "spans" and (segment.level >= 1 or segment.day < today)
 
 
 class HotSpans:
@@ -67,7 +63,7 @@ class HotSpans:
         # GPU-time spans apart: only they need their bucket's price joined in
         self._con.execute(f"CREATE TABLE priced (seg INTEGER, {cols}, trace_name VARCHAR)")
         self._con.execute(f"CREATE TABLE gpu_priced (seg INTEGER, {cols}, trace_name VARCHAR)")
-        for g in GRAINS:
+        for g in HOT_GRAINS:
             rcols = ", ".join(f"{c} {_ROLLUP_TYPES.get(c, 'VARCHAR')}" for c in rollup_columns(g))
             self._con.execute(f"CREATE TABLE r_{g.name} (seg INTEGER, {rcols})")
         self._local = threading.local()
@@ -133,7 +129,7 @@ class HotSpans:
             missing = sorted((s for p, s in live.items() if p not in self._ids), key=lambda s: s.day, reverse=True)
         cur = self.cursor()
         if due:
-            for table in ("priced", "gpu_priced", *(f"r_{g.name}" for g in GRAINS)):
+            for table in ("priced", "gpu_priced", *(f"r_{g.name}" for g in HOT_GRAINS)):
                 cur.execute(f"DELETE FROM {table} WHERE seg IN ({', '.join(map(str, due))})")
         loaded, started = 0, time.monotonic()
         for segment in missing:
@@ -173,7 +169,7 @@ class HotSpans:
                     f"LEFT JOIN {roots} AS r ON r.trace_id = s.trace_id WHERE s.cost_source IS NOT NULL")
         cur.execute(f"INSERT INTO priced SELECT seg, {cols}, trace_name FROM _load WHERE cost_source <> 'gpu_time'")
         cur.execute(f"INSERT INTO gpu_priced SELECT seg, {cols}, trace_name FROM _load WHERE cost_source = 'gpu_time'")
-        for g in GRAINS:
+        for g in HOT_GRAINS:
             cur.execute(f"INSERT INTO r_{g.name} SELECT {seg_id}, * FROM ({rollup_select(g, '_load')})")
         cur.execute("DROP TABLE _load")
 

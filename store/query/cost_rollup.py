@@ -13,7 +13,7 @@ rollup are read span by span, in the same statement (``CostQueries.priced_cte``)
   the same for every span of a bucket, so ``w * price`` is the sum of the spans' costs.
 * Grains, smallest first; a question uses the first that has every dimension it
   groups or filters by, else spans. ``trace`` needs each span's root name, which only
-  the hot copy resolves (``cost_cache``).
+  the hot copy resolves (``cost_cache``); ``user_all`` is kept in files only.
 
 Over the 90-day benchmark store (2.5 million priced spans) ``base`` is 104,000 rows
 (91,000 of them GPU time, by 5-minute bucket), ``session`` 460,000, ``user_all``
@@ -47,27 +47,30 @@ class Grain:
     name: str
     dims: frozenset[str]  # the dimension keys it answers ("attr" for any attr:<key>)
     columns: tuple[str, ...]  # span columns it groups by (besides day and cost_source)
-    hot_only: bool = False  # needs a column only the hot copy has
+    hot: bool = True  # kept by the hot copy
+    files: bool = True  # kept by ``RollupFiles`` (trace names need the hot copy)
 
 
 GRAINS: tuple[Grain, ...] = (
     Grain("base", frozenset({"model", "provider", "service", "tag", "prompt", "source"}),
           ("model", "provider", "service", "tags", "prompt_id", "prompt_version")),
     Grain("attr", frozenset({"attr", "source"}), ("attributes",)),
-    Grain("trace", frozenset({"trace", "source"}), ("trace_name",), hot_only=True),
+    Grain("trace", frozenset({"trace", "source"}), ("trace_name",), files=False),
     Grain("user", frozenset({"user", "source"}), ("user_id",)),
     Grain("session", frozenset({"session", "source"}), ("session_id",)),
     Grain("model_user", frozenset({"model", "provider", "user", "source"}), ("model", "provider", "user_id")),
+    # the largest, for exports by user and another dimension only: not worth the hot copy's load time
     Grain("user_all", frozenset({"model", "provider", "service", "tag", "prompt", "source", "user"}),
-          ("model", "provider", "service", "tags", "prompt_id", "prompt_version", "user_id")),
+          ("model", "provider", "service", "tags", "prompt_id", "prompt_version", "user_id"), hot=False),
 )
 
 
 def grain_for(keys: set[str], hot: bool) -> Grain | None:
-    """The smallest grain with every dimension key in ``keys`` (``attr:x`` as ``attr``)."""
+    """The smallest grain with every dimension key in ``keys`` (``attr:x`` as ``attr``)
+    that the hot copy (``hot``) or ``RollupFiles`` keeps."""
     wanted = {"attr" if k.startswith("attr:") else k for k in keys}
     for g in GRAINS:
-        if wanted <= g.dims and (hot or not g.hot_only):
+        if wanted <= g.dims and (g.hot if hot else g.files):
             return g
     return None
 

@@ -86,7 +86,7 @@ def test_rollups_give_the_span_level_answer(stores):
     for since, until, bucket, by, where in QUESTIONS:
         q = CostQuery(since, until, bucket, by, where)
         same_report(cold.explore(q), warm.explore(q))
-    assert set(grains) == {"base", "user", "session", "trace", "attr", "model_user", "user_all"}
+    assert set(grains) == {"base", "user", "session", "trace", "attr", "model_user"}
 
 
 def test_gpu_time_and_unknown_costs_from_the_rollups(stores):

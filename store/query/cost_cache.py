@@ -36,7 +36,8 @@ from typing import Any
 
 import duckdb
 
-from store.query.cost_rollup import DAY_US, GRAINS, Grain, rollup_columns, rollup_select, sealed
+from store.query.cost_rollup import (DAY_US, GRAINS, Grain, rollup_columns, rollup_select, sealed, shares_columns,
+                                     shares_select)
 from store.query.reader import StoreReader, TimeRange
 from store.segments.manifest import Manifest, Segment
 
@@ -46,6 +47,7 @@ COLUMNS = ("start_time", "trace_id", "cost_usd", "cost_source", "model", "provid
 _TYPES = ("TIMESTAMPTZ", "VARCHAR", "DOUBLE", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR",
           "VARCHAR[]", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "VARCHAR")
 _ROLLUP_TYPES = {"start_time": "TIMESTAMPTZ", "tags": "VARCHAR[]", "gb": "BIGINT", "cost": "DOUBLE", "n": "BIGINT",
+                 "share": "DOUBLE",
                  "unk": "BIGINT", "w": "DOUBLE", "input_tokens": "BIGINT", "output_tokens": "BIGINT",
                  "cache_read_tokens": "BIGINT", "cache_write_tokens": "BIGINT", "reasoning_tokens": "BIGINT"}
 HOT_GRAINS = [g for g in GRAINS if g.hot]
@@ -66,6 +68,8 @@ class HotSpans:
         for g in HOT_GRAINS:
             rcols = ", ".join(f"{c} {_ROLLUP_TYPES.get(c, 'VARCHAR')}" for c in rollup_columns(g))
             self._con.execute(f"CREATE TABLE r_{g.name} (seg INTEGER, {rcols})")
+            rcols = ", ".join(f"{c} {_ROLLUP_TYPES.get(c, 'VARCHAR')}" for c in shares_columns(g))
+            self._con.execute(f"CREATE TABLE s_{g.name} (seg INTEGER, {rcols})")
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
@@ -92,10 +96,17 @@ class HotSpans:
         files = [str(self.reader.root / s.path) for s in segments if ids[s.path] is None]
         return cached, files
 
-    def rollup(self, grain: Grain, ids: list[int]) -> str:
-        """A FROM-clause source of the rollup rows of ``grain`` of the segments ``ids``."""
-        cols = ", ".join(rollup_columns(grain))
-        return f"(SELECT {cols} FROM r_{grain.name} WHERE seg IN ({', '.join(map(str, ids)) or 'NULL'}))"
+    def rollup(self, grain: Grain, ids: list[int], shares: bool = False) -> str:
+        """A FROM-clause source of the rollup rows of ``grain`` of the segments ``ids``
+        (``shares``: of their GPU-time spans by share of the bucket, ``shares_select``)."""
+        cols = ", ".join(shares_columns(grain) if shares else rollup_columns(grain))
+        table = f"{'s' if shares else 'r'}_{grain.name}"
+        return f"(SELECT {cols} FROM {table} WHERE seg IN ({', '.join(map(str, ids)) or 'NULL'}))"
+
+    def ids(self, segments: list[Segment]) -> dict[str, int]:
+        """segment path -> id, for the ``segments`` held here."""
+        with self._lock:
+            return {s.path: self._ids[s.path] for s in segments if s.path in self._ids}
 
     @property
     def segments(self) -> int:
@@ -129,7 +140,7 @@ class HotSpans:
             missing = sorted((s for p, s in live.items() if p not in self._ids), key=lambda s: s.day, reverse=True)
         cur = self.cursor()
         if due:
-            for table in ("priced", "gpu_priced", *(f"r_{g.name}" for g in HOT_GRAINS)):
+            for table in ("priced", "gpu_priced", *(f"{t}_{g.name}" for g in HOT_GRAINS for t in "rs")):
                 cur.execute(f"DELETE FROM {table} WHERE seg IN ({', '.join(map(str, due))})")
         loaded, started = 0, time.monotonic()
         for segment in missing:
@@ -171,6 +182,7 @@ class HotSpans:
         cur.execute(f"INSERT INTO gpu_priced SELECT seg, {cols}, trace_name FROM _load WHERE cost_source = 'gpu_time'")
         for g in HOT_GRAINS:
             cur.execute(f"INSERT INTO r_{g.name} SELECT {seg_id}, * FROM ({rollup_select(g, '_load')})")
+            cur.execute(f"INSERT INTO s_{g.name} SELECT {seg_id}, * FROM ({shares_select(g, '_load')})")
         cur.execute("DROP TABLE _load")
 
     def close(self) -> None:
@@ -196,19 +208,21 @@ def _close_if_alive(ref: weakref.ref) -> None:
         hot.close()
 
 
-def hot_sources(hot: HotSpans, reader: StoreReader,
-                segments: list[Segment]) -> tuple[list[tuple[str, str]], list[int]]:
+def hot_sources(hot: HotSpans, reader: StoreReader, segments: list[Segment],
+                ids: dict[str, int] | None = None) -> tuple[list[tuple[str, str]], list[int]]:
     """FROM-clause sources with ``COLUMNS`` for the spans of ``segments`` (priced-kind
     rows only from the hot copy), each with whether GPU-time rows may be in it:
     "none" (the hot copy's other spans), "only" (its GPU-time spans), "mixed" (Parquet
     for the segments it does not hold yet). Run them on ``hot.cursor()``. Also the ids
-    of the segments held (for ``rollup``)."""
-    cached, files = hot.split(segments)
+    of the segments held (for ``rollup``). ``ids``: ``hot.ids(segments)`` taken before."""
+    ids = hot.ids(segments) if ids is None else ids
+    cached = sorted(ids.values())
+    files = [str(reader.root / s.path) for s in segments if s.path not in ids]
     cols = ", ".join(COLUMNS)
-    ids = ", ".join(map(str, cached)) or "NULL"
-    sources = [(f"(SELECT {cols}, trace_name FROM priced WHERE seg IN ({ids}))", "none")]
+    held = ", ".join(map(str, cached)) or "NULL"
+    sources = [(f"(SELECT {cols}, trace_name FROM priced WHERE seg IN ({held}))", "none")]
     if cached:
-        sources.append((f"(SELECT {cols}, trace_name FROM gpu_priced WHERE seg IN ({ids}))", "only"))
+        sources.append((f"(SELECT {cols}, trace_name FROM gpu_priced WHERE seg IN ({held}))", "only"))
     if files:
         sources.append((f"(SELECT {cols} FROM {reader.scan('spans', files=files)})", "mixed"))
     return sources, cached

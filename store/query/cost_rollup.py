@@ -209,3 +209,27 @@ class RollupFiles:
         for old in (self.dir / kind).iterdir():
             if old.name not in live and not old.name.startswith("."):
                 old.unlink(missing_ok=True)
+
+
+def shares_columns(grain: Grain) -> list[str]:
+    """The columns of the GPU-time rollup by share (``shares_select``), in order."""
+    return ["start_time", *grain.columns, "cost_source", "g_model", "g_server", "share", "n", *TOKENS]
+
+
+def shares_select(grain: Grain, source: str) -> str:
+    """SELECT the GPU-time spans of ``source`` (one segment) per day, ``grain`` and
+    (model, server) with ``share``: the sum of each span's share of its 5-minute bucket
+    in the segment (by tokens, or by calls when the bucket has none; the gpu_time
+    rule). Where the segment holds all of an endpoint's bucket (``GpuPrices.exclusive``)
+    a span costs the bucket's cost times its share, so these rows are priced without
+    the bucket: ``rate * share``."""
+    cols = "".join(f"{c}, " for c in grain.columns)
+    bucket = f"PARTITION BY model, server_address, epoch_us(start_time) // {GPU_BUCKET_US}"
+    return f"""
+        SELECT make_timestamptz(epoch_us(start_time) // {DAY_US} * {DAY_US}) AS start_time, {cols} cost_source,
+               model AS g_model, server_address AS g_server, sum(share)::DOUBLE AS share, count(*)::BIGINT AS n,
+               {', '.join(f'sum({t})::BIGINT AS {t}' for t in TOKENS)}
+        FROM (SELECT *, CASE WHEN sum({_WEIGHT}) OVER b > 0 THEN {_WEIGHT} / sum({_WEIGHT}) OVER b
+                             ELSE 1.0 / count(*) OVER b END AS share
+              FROM {source} WHERE cost_source = 'gpu_time' WINDOW b AS ({bucket}))
+        GROUP BY ALL"""

@@ -236,6 +236,17 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Rolled:
+    """FROM-clause sources of rollup rows: ``rows`` (its stored costs are read from
+    rows without a GPU bucket), ``gpu`` (GPU-time rows by bucket, priced by it) and
+    ``shares`` (GPU-time rows by share of their bucket, ``cost_rollup.shares_select``)."""
+
+    rows: str
+    gpu: str | None
+    shares: str | None
+
+
+@dataclass(frozen=True)
 class Rollup:
     """Read the whole days in ``windows`` ([lo, hi) µs, day aligned) from the rollups
     of ``grain`` (the hot copy's, or ``RollupFiles``') where a segment has them."""
@@ -253,6 +264,11 @@ class GpuPrices:
 
     prices: pl.DataFrame  # _model, _server, _gb, _per_token, _per_call
     busy: pl.DataFrame  # endpoint, gb
+    # the segments where every endpoint's bucket is theirs alone (one model and server, no
+    # other segment): there a span's cost is the endpoint's bucket cost times its share of
+    # the bucket (``cost_cache``'s ``share``), which needs no bucket prices
+    exclusive: frozenset[str] = frozenset()
+    rates: list[tuple[str | None, str | None, float]] = field(default_factory=list)  # model, server, $/bucket
 
     @property
     def empty(self) -> bool:
@@ -282,7 +298,7 @@ class CostQueries:
         if not self.pricer.gpu_endpoints:
             return none
         first_gb, end_gb = lo_us // GPU_BUCKET_US, -(-hi_us // GPU_BUCKET_US)
-        summary = self._gpu_summary(first_gb * GPU_BUCKET_US, end_gb * GPU_BUCKET_US)
+        summary, parts = self._gpu_summary(first_gb * GPU_BUCKET_US, end_gb * GPU_BUCKET_US)
         summary = summary.filter((pl.col("gb") >= first_gb) & (pl.col("gb") < end_gb))
         if not summary.height:
             return none
@@ -302,11 +318,19 @@ class CostQueries:
             pl.col("model").alias("_model"), pl.col("server_address").alias("_server"), pl.col("gb").alias("_gb"),
             pl.when(ws > 0).then(pl.col("_rate") / ws).alias("_per_token"), (pl.col("_rate") / n).alias("_per_call"),
         ).unique(["_model", "_server", "_gb"])
-        return GpuPrices(prices, rows.select(bucket).unique())
+        # an endpoint's bucket held by one (model, server) of one segment
+        alone = rows.group_by(bucket).agg(pl.len().alias("_pairs"), pl.col("n").sum().alias("_n"))
+        mine = pl.concat([f.with_columns(pl.lit(p).alias("_path")) for p, f in parts.items()]).join(
+            mapping, on=["model", "server_address"], how="left", nulls_equal=True).filter(
+            pl.col("endpoint").is_not_null()).join(alone, on=bucket, how="inner")
+        shared = set(mine.filter((pl.col("_pairs") != 1) | (pl.col("_n") != pl.col("n"))).get_column("_path"))
+        return GpuPrices(prices, rows.select(bucket).unique(), frozenset(set(parts) - shared),
+                         [r for r in mapping.select("model", "server_address", "_rate").iter_rows()])
 
-    def _gpu_summary(self, lo_us: int, hi_us: int) -> pl.DataFrame:
+    def _gpu_summary(self, lo_us: int, hi_us: int) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
         """model, server_address, gb, w, n of the GPU-time spans of every segment that
-        overlaps the range; computed once per segment file (they never change)."""
+        overlaps the range, and per segment path (with GPU-time spans); computed once per
+        segment file (they never change)."""
         segments = [s for s in self.r.manifest().segments
                     if s.table == "spans" and TimeRange(lo_us, hi_us).overlaps(s.min_us, s.max_us)]
         with self._gpu_lock:
@@ -333,17 +357,19 @@ class CostQueries:
             if self.rollup_files is not None:
                 self.rollup_files.save_gpu_summaries({s: parts.get((f,), empty) for s, f in zip(missing, files)})
         with self._gpu_lock:
-            frames = [self._gpu_segments[s.path] for s in segments if s.path in self._gpu_segments]
-        frames = [f for f in frames if f.height]
-        if not frames:
+            parts = {s.path: self._gpu_segments[s.path] for s in segments if s.path in self._gpu_segments}
+        parts = {p: f for p, f in parts.items() if f.height}
+        if not parts:
             return pl.DataFrame(schema={"model": pl.String, "server_address": pl.String, "gb": pl.Int64,
-                                        "w": pl.Float64, "n": pl.Int64})
-        return pl.concat(frames).group_by("model", "server_address", "gb").agg(pl.col("w").sum(), pl.col("n").sum())
+                                        "w": pl.Float64, "n": pl.Int64}), {}
+        summary = pl.concat(parts.values()).group_by("model", "server_address", "gb").agg(
+            pl.col("w").sum(), pl.col("n").sum())
+        return summary, parts
 
     # -- priced spans ----------------------------------------------------------------------
     def priced_cte(self, lo_us: int, hi_us: int, keys: Sequence[Key], join: str = "",
                    gpu_table: str | None = None, hot: bool = False, rollup: Rollup | None = None,
-                   ) -> tuple[str, list[Any]]:
+                   gpu: GpuPrices | None = None) -> tuple[str, list[Any]]:
         """A CTE ``priced`` (after ``_roots`` when a key needs trace names): rows of
         priced-kind spans starting in ``[lo_us, hi_us)``, with ``start_time``,
         ``cost_source``, the token columns, ``cost`` (GPU time priced from ``gpu_table``,
@@ -361,7 +387,8 @@ class CostQueries:
                     f"ELSE g._per_call END ELSE cost_usd END")
         tokens = "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens"
         roots = any(k.roots for k in keys)
-        sources, rolled_up = self._sources(lo_us, hi_us, hot, rollup.grain if rollup is not None else None)
+        sources, rolled_up = self._sources(lo_us, hi_us, hot, rollup.grain if rollup is not None else None,
+                                           gpu.exclusive if gpu is not None and gpu_table else frozenset())
         windows = rollup.windows if rollup is not None and rolled_up else []
         edges = _outside(lo_us, hi_us, windows)  # what spans of rolled-up segments answer: all but whole days
         branches, params, parquet = [], [], False
@@ -384,44 +411,64 @@ class CostQueries:
                       AND s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?))""")
                 params += key_params + [a, b]
         if windows:
+            assert rolled_up is not None
             cols = "".join(f'{k.hot_sql} AS "{k.name}", ' for k in keys)
             inside = " OR ".join("(s.start_time >= make_timestamptz(?) AND s.start_time < make_timestamptz(?))"
                                  for _ in windows)
-            source = rolled_up
+            rollup_params = [p for k in keys for p in k.params] + [b for w in windows for b in w]
             # stored costs as they are; GPU time (its rows have a bucket) priced per bucket
             branches.append(f"""
                 SELECT {cols} s.start_time, s.cost_source, s.cost, {tokens}, s.n, s.unk
-                FROM {source} AS s WHERE s.gb IS NULL AND ({inside})""")
-            params += [p for k in keys for p in k.params] + [b for w in windows for b in w]
-            if gpu_table:  # the bucket's price per token is the same for every span: w * price is their sum
-                gpu = "CASE WHEN g._per_token IS NOT NULL THEN s.w * g._per_token ELSE s.n * g._per_call END"
-                priced_by = (f"LEFT JOIN {gpu_table} AS g ON g._gb = s.gb AND g._model IS NOT DISTINCT FROM "
-                             f"s.g_model AND g._server IS NOT DISTINCT FROM s.g_server")
-            else:
-                gpu, priced_by = "NULL::DOUBLE", ""
-            branches.append(f"""
-                SELECT *, CASE WHEN cost IS NULL THEN n ELSE 0 END AS unk
-                FROM (SELECT {cols} s.start_time, s.cost_source, {gpu} AS cost, {tokens}, s.n
-                      FROM {source} AS s {priced_by} WHERE s.gb IS NOT NULL AND ({inside}))""")
-            params += [p for k in keys for p in k.params] + [b for w in windows for b in w]
+                FROM {rolled_up.rows} AS s WHERE s.gb IS NULL AND ({inside})""")
+            params += rollup_params
+            if rolled_up.gpu is not None:
+                if gpu_table:  # the bucket's price per token is the same for every span: w * price is their sum
+                    cost = "CASE WHEN g._per_token IS NOT NULL THEN s.w * g._per_token ELSE s.n * g._per_call END"
+                    priced_by = (f"LEFT JOIN {gpu_table} AS g ON g._gb = s.gb AND g._model IS NOT DISTINCT FROM "
+                                 f"s.g_model AND g._server IS NOT DISTINCT FROM s.g_server")
+                else:
+                    cost, priced_by = "NULL::DOUBLE", ""
+                branches.append(f"""
+                    SELECT *, CASE WHEN cost IS NULL THEN n ELSE 0 END AS unk
+                    FROM (SELECT {cols} s.start_time, s.cost_source, {cost} AS cost, {tokens}, s.n
+                          FROM {rolled_up.gpu} AS s {priced_by} WHERE s.gb IS NOT NULL AND ({inside}))""")
+                params += rollup_params
+            if rolled_up.shares is not None and gpu is not None and gpu.rates:
+                rates = ", ".join("(?::VARCHAR, ?::VARCHAR, ?::DOUBLE)" for _ in gpu.rates)
+                branches.append(f"""
+                    SELECT *, CASE WHEN cost IS NULL THEN n ELSE 0 END AS unk
+                    FROM (SELECT {cols} s.start_time, s.cost_source, r._rate * s.share AS cost, {tokens}, s.n
+                          FROM {rolled_up.shares} AS s
+                          LEFT JOIN (VALUES {rates}) AS r(_model, _server, _rate)
+                            ON r._model IS NOT DISTINCT FROM s.g_model AND r._server IS NOT DISTINCT FROM s.g_server
+                          WHERE {inside})""")
+                params += [p for k in keys for p in k.params] + [v for rate in gpu.rates for v in rate] + \
+                    [b for w in windows for b in w]
         cte = f"priced AS ({' UNION ALL '.join(branches)})"
         if roots and parquet:
             cte = self._trace_names(lo_us, hi_us) + ", " + cte
         return cte, params
 
-    def _sources(self, lo_us: int, hi_us: int, hot: bool,
-                 grain: Grain | None = None) -> tuple[list[Source], str | None]:
+    def _sources(self, lo_us: int, hi_us: int, hot: bool, grain: Grain | None = None,
+                 exclusive: frozenset[str] = frozenset()) -> tuple[list[Source], Rolled | None]:
         """FROM-clause sources of the spans in range: Parquet, or the hot copy's tables
-        and Parquet for what it does not hold yet; and, with a ``grain``, a source of the
-        rollups of the segments whose spans are marked ``rolled`` (the hot copy's, or
-        ``rollup_files``' for a one-shot question), or None."""
+        and Parquet for what it does not hold yet; and, with a ``grain``, the rollups of
+        the segments whose spans are marked ``rolled`` (the hot copy's, or
+        ``rollup_files``' for a one-shot question), or None. ``exclusive``: segments whose
+        GPU time the hot copy's rollups by share may price (``GpuPrices.exclusive``)."""
         tr = TimeRange(lo_us, hi_us)
         segments = [s for s in self.r.manifest().segments if s.table == "spans" and tr.overlaps(s.min_us, s.max_us)]
         if hot and self.hot is not None:
-            found, cached = hot_sources(self.hot, self.r, segments)
+            ids = self.hot.ids(segments)
+            found, cached = hot_sources(self.hot, self.r, segments, ids)
             use = grain is not None and bool(cached)
             sources = [Source(sql, gpu, gpu == "mixed", use and gpu != "mixed") for sql, gpu in found]
-            return sources, self.hot.rollup(grain, cached) if use and grain is not None else None
+            if not use or grain is None:
+                return sources, None
+            shared = sorted(i for p, i in ids.items() if p not in exclusive)
+            alone = sorted(i for p, i in ids.items() if p in exclusive)
+            return sources, Rolled(self.hot.rollup(grain, cached), self.hot.rollup(grain, shared) if shared else None,
+                                   self.hot.rollup(grain, alone, shares=True) if alone else None)
         files = self.rollup_files.files(grain, segments) if grain is not None and self.rollup_files else {}
         if not files:
             return [Source(self.r.scan("spans", files=[str(self.r.root / s.path) for s in segments]), "mixed",
@@ -432,7 +479,7 @@ class CostQueries:
         if rest:
             sources.append(Source(self.r.scan("spans", files=rest), "mixed", True, False))
         quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files.values())
-        return sources, f"read_parquet([{quoted}])"
+        return sources, Rolled(f"read_parquet([{quoted}])", f"read_parquet([{quoted}])", None)
 
     def run(self, build: Any, gpu: GpuPrices | None, hot: bool = False) -> pl.DataFrame:
         """``build(gpu_table)`` -> (sql, params), run with ``gpu.prices`` registered as
@@ -481,7 +528,7 @@ class CostQueries:
         gpu = self.gpu_prices(prev_lo, q.until_us)
         if superseded is not None and superseded():
             raise Superseded()
-        out = self.run(lambda table: self._explore_sql(q, table), gpu, hot=True)
+        out = self.run(lambda table: self._explore_sql(q, table, gpu), gpu, hot=True)
         out = out.with_columns(pl.col("bucket_start").dt.convert_time_zone("UTC"))
         flat_current = out.filter(pl.col("bucket_start").is_not_null())
         flat_previous = out.filter(pl.col("bucket_start").is_null())
@@ -501,7 +548,8 @@ class CostQueries:
         notes = ["a span with several tags counts under each of them"] if "tag" in q.by else []
         return CostReport(q, rows, groups, totals, self._idle(gpu, q), (time.perf_counter() - t0) * 1000, notes)
 
-    def _explore_sql(self, q: CostQuery, gpu_table: str | None) -> tuple[str, list[Any]]:
+    def _explore_sql(self, q: CostQuery, gpu_table: str | None,
+                     gpu: GpuPrices | None = None) -> tuple[str, list[Any]]:
         prev_lo, _ = q.previous
         wanted = list({d.key: d for d in [*q.dimensions, *(dimension(k) for k, _ in q.where)]}.values())
         keys = [Key(f"CASE WHEN s.start_time >= make_timestamptz(?) THEN {bucket_sql(q.bucket, 's.start_time')} END",
@@ -516,7 +564,7 @@ class CostQueries:
         grain = grain_for({d.key for d in wanted}, hot=self.hot is not None) if q.bucket != "hour" else None
         if grain is not None:  # days and weeks are made of whole days
             rollup = Rollup(grain, whole_days([prev_lo, q.since_us, q.until_us]))
-        cte, params = self.priced_cte(prev_lo, q.until_us, keys, join, gpu_table, hot=True, rollup=rollup)
+        cte, params = self.priced_cte(prev_lo, q.until_us, keys, join, gpu_table, hot=True, rollup=rollup, gpu=gpu)
         where, where_params = [], []
         for key, value in q.where:
             d = dimension(key)

@@ -37,7 +37,7 @@ from typing import Any
 import duckdb
 
 from store.query.cost_rollup import (DAY_US, GRAINS, Grain, rollup_columns, rollup_select, sealed, shares_columns,
-                                     shares_select)
+                                     shares_select, with_shares)
 from store.query.reader import StoreReader, TimeRange
 from store.segments.manifest import Manifest, Segment
 
@@ -157,6 +157,7 @@ class HotSpans:
             except (duckdb.IOException, duckdb.BinderException):
                 cur.execute("ROLLBACK")
                 cur.execute("DROP TABLE IF EXISTS _load")
+                cur.execute("DROP TABLE IF EXISTS _shares")
                 continue  # compacted away meanwhile, or an old file without a column: Parquet it stays
             with self._lock:
                 self._ids[segment.path] = seg_id
@@ -180,10 +181,12 @@ class HotSpans:
                     f"LEFT JOIN {roots} AS r ON r.trace_id = s.trace_id WHERE s.cost_source IS NOT NULL")
         cur.execute(f"INSERT INTO priced SELECT seg, {cols}, trace_name FROM _load WHERE cost_source <> 'gpu_time'")
         cur.execute(f"INSERT INTO gpu_priced SELECT seg, {cols}, trace_name FROM _load WHERE cost_source = 'gpu_time'")
+        cur.execute(f"CREATE TEMP TABLE _shares AS {with_shares('_load')}")
         for g in HOT_GRAINS:
             cur.execute(f"INSERT INTO r_{g.name} SELECT {seg_id}, * FROM ({rollup_select(g, '_load')})")
-            cur.execute(f"INSERT INTO s_{g.name} SELECT {seg_id}, * FROM ({shares_select(g, '_load')})")
+            cur.execute(f"INSERT INTO s_{g.name} SELECT {seg_id}, * FROM ({shares_select(g, '_shares')})")
         cur.execute("DROP TABLE _load")
+        cur.execute("DROP TABLE _shares")
 
     def close(self) -> None:
         if self.closed:

@@ -216,20 +216,25 @@ def shares_columns(grain: Grain) -> list[str]:
     return ["start_time", *grain.columns, "cost_source", "g_model", "g_server", "share", "n", *TOKENS]
 
 
-def shares_select(grain: Grain, source: str) -> str:
-    """SELECT the GPU-time spans of ``source`` (one segment) per day, ``grain`` and
-    (model, server) with ``share``: the sum of each span's share of its 5-minute bucket
-    in the segment (by tokens, or by calls when the bucket has none; the gpu_time
-    rule). Where the segment holds all of an endpoint's bucket (``GpuPrices.exclusive``)
-    a span costs the bucket's cost times its share, so these rows are priced without
-    the bucket: ``rate * share``."""
-    cols = "".join(f"{c}, " for c in grain.columns)
+def with_shares(source: str) -> str:
+    """SELECT the GPU-time spans of ``source`` (one segment) with ``share``: each span's
+    share of its 5-minute bucket in the segment (by tokens, or by calls when the bucket
+    has none; the gpu_time rule)."""
     bucket = f"PARTITION BY model, server_address, epoch_us(start_time) // {GPU_BUCKET_US}"
+    return f"""
+        SELECT *, CASE WHEN sum({_WEIGHT}) OVER b > 0 THEN {_WEIGHT} / sum({_WEIGHT}) OVER b
+                       ELSE 1.0 / count(*) OVER b END AS share
+        FROM {source} WHERE cost_source = 'gpu_time' WINDOW b AS ({bucket})"""
+
+
+def shares_select(grain: Grain, source: str) -> str:
+    """SELECT the GPU-time spans of ``source`` (``with_shares``) per day, ``grain`` and
+    (model, server), with the sum of their shares. Where the segment holds all of an
+    endpoint's bucket (``GpuPrices.exclusive``) a span costs the bucket's cost times its
+    share, so these rows are priced without the bucket: ``rate * share``."""
+    cols = "".join(f"{c}, " for c in grain.columns)
     return f"""
         SELECT make_timestamptz(epoch_us(start_time) // {DAY_US} * {DAY_US}) AS start_time, {cols} cost_source,
                model AS g_model, server_address AS g_server, sum(share)::DOUBLE AS share, count(*)::BIGINT AS n,
                {', '.join(f'sum({t})::BIGINT AS {t}' for t in TOKENS)}
-        FROM (SELECT *, CASE WHEN sum({_WEIGHT}) OVER b > 0 THEN {_WEIGHT} / sum({_WEIGHT}) OVER b
-                             ELSE 1.0 / count(*) OVER b END AS share
-              FROM {source} WHERE cost_source = 'gpu_time' WINDOW b AS ({bucket}))
-        GROUP BY ALL"""
+        FROM {source} GROUP BY ALL"""

@@ -47,7 +47,7 @@ class TraceScreen(Screen):
         Binding("r", "replay", "Replay", id="trace.replay", tooltip="Replay the selected LLM span"),
     ]
 
-    def __init__(self, trace_id: str, start_us: int | None = None, end_us: int | None = None,
+    def __init__(self, trace_id: str = "", start_us: int | None = None, end_us: int | None = None,
                  highlight_span: str | None = None):
         super().__init__()
         self.trace_id, self.start_us, self.end_us = trace_id, start_us, end_us
@@ -66,7 +66,8 @@ class TraceScreen(Screen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.load(self.trace_id, self.start_us, self.end_us)
+        if self.trace_id:  # built ahead of time (no trace yet): the first show() loads one
+            self.load(self.trace_id, self.start_us, self.end_us)
         self.query_one(SpanWaterfall).focus()
 
     def show(self, trace_id: str, start_us: int | None = None, end_us: int | None = None,

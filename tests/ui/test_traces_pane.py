@@ -322,3 +322,24 @@ async def test_a_slow_trace_is_shown_loading_then_filled(demo_store: Path) -> No
         await settle(pilot, app)
         spans = app.screen.query_one(SpanWaterfall).spans
         assert spans and {s["trace_id"] for s in spans} == {app.screen.trace_id}
+
+
+async def test_the_trace_screen_is_built_ahead_and_first_opened_whole(demo_store: Path) -> None:
+    """A second after launch the trace screen is built, out of sight; the first trace
+    opened is then shown in it like any other."""
+    from console.app import WARM_UP_AFTER_S
+
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.pause(WARM_UP_AFTER_S + 0.3)
+        await settle(pilot, app)
+        assert app.is_screen_installed("trace:traces")
+        built = app.get_screen("trace:traces")
+        assert built.is_running and not built.is_current
+        assert isinstance(app.screen, TracesScreen)
+        wanted = app.screen.query_one(TraceTable).current_id
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.screen is built and built.trace_id == wanted
+        assert {s["trace_id"] for s in built.query_one(SpanWaterfall).spans} == {wanted}

@@ -94,7 +94,14 @@ class ConsoleApp(App):
             self.set_interval(STATUS_SECONDS, self.sample)
         self.call_after_refresh(self.gc_policy.apply)  # what the first frame needed lives on
         self.set_interval(FULL_COLLECTION_SECONDS, self.gc_policy.collect)
-        self.set_timer(WARM_UP_AFTER_S, self.warm_up)
+        self._warm_up_timer = self.set_interval(WARM_UP_AFTER_S, self._warm_up_when_reading)
+
+    def _warm_up_when_reading(self) -> None:
+        # only while the reader is on the traces list: building costs the UI thread
+        # ~100 ms, which a pane that is drawing live data should not pay
+        if self.current_mode == "traces" and isinstance(self.screen, TracesScreen):
+            self._warm_up_timer.stop()
+            self.warm_up()
 
     @work(thread=True, exit_on_error=False, description="import the trace screen")
     def warm_up(self) -> None:

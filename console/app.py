@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -99,9 +99,18 @@ class ConsoleApp(App):
     def _warm_up_when_reading(self) -> None:
         # only while the reader is on the traces list: building costs the UI thread
         # ~100 ms, which a pane that is drawing live data should not pay
-        if self.current_mode == "traces" and isinstance(self.screen, TracesScreen):
+        if self.current_mode == "traces" and self._showing(TracesScreen):
             self._warm_up_timer.stop()
             self.warm_up()
+
+    def _showing(self, kind: type | Screen) -> bool:
+        """Whether a screen of ``kind`` (or that screen) is on screen; False while the
+        app starts or closes, when no screen is."""
+        try:
+            current = self.screen
+        except ScreenStackError:
+            return False
+        return current is kind if isinstance(kind, Screen) else isinstance(current, kind)
 
     @work(thread=True, exit_on_error=False, description="import the trace screen")
     def warm_up(self) -> None:
@@ -112,7 +121,7 @@ class ConsoleApp(App):
 
         self.call_from_thread(self._build_trace_screen, "traces")
 
-    def _build_trace_screen(self, mode: str) -> None:
+    async def _build_trace_screen(self, mode: str) -> None:
         from console.screens.trace_detail import TraceScreen
 
         name = f"trace:{mode}"
@@ -124,10 +133,17 @@ class ConsoleApp(App):
         # shown; its own helpers do both without showing it (guarded: should they go in
         # a later release, the screen is built on first use as before)
         mount, lay_out = getattr(self, "_get_screen", None), getattr(screen, "_refresh_layout", None)
-        if mount is not None and lay_out is not None:
-            self._load_screen_css(screen)
-            mount(name)
-            self.call_after_refresh(lambda: lay_out(self.size))
+        if mount is None or lay_out is None:
+            return
+        self._load_screen_css(screen)
+        _, mounted = mount(name)
+        await mounted
+
+        def lay_out_hidden() -> None:  # once its widgets have settled, if still out of sight
+            if screen.is_running and not self._showing(screen):
+                lay_out(self.size)
+
+        self.set_timer(0.1, lay_out_hidden)
 
     def on_unmount(self) -> None:
         self.gc_policy.restore()

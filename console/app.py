@@ -230,8 +230,10 @@ class ConsoleApp(App):
             return
         # shown once the trace is loaded (or after a short wait): one layout and one frame
         # of the whole trace, instead of a "loading" frame first and the query competing
-        # with drawing it
-        screen.show(trace_id, start_us, end_us, highlight_span, present=lambda: self.push_screen(name))
+        # with drawing it. Onto the pane it was opened from, should the reader have
+        # switched panes meanwhile.
+        mode = self.current_mode
+        screen.show(trace_id, start_us, end_us, highlight_span, present=lambda: self.push_screen(name, mode=mode))
 
     def open_prompt(self, prompt_id: str, trace_id: str | None = None) -> None:
         self.switch_mode("prompts")

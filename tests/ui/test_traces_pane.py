@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -296,21 +297,26 @@ async def test_a_trace_opened_again_is_shown_whole_once_loaded(demo_store: Path)
         assert {s["trace_id"] for s in screen.query_one(SpanWaterfall).spans} == {second}
 
 
+def _hold_trace_loads(app) -> threading.Event:  # type: ignore[no-untyped-def]
+    """Trace loads wait until the returned event is set: a slow store."""
+    released = threading.Event()
+    fast = app.store.trace
+
+    def held(*args):  # type: ignore[no-untyped-def]
+        released.wait(5)
+        return fast(*args)
+
+    app.store.trace = held
+    return released
+
+
 async def test_a_slow_trace_is_shown_loading_then_filled(demo_store: Path) -> None:
-    import threading
     import time
 
     app = make_app(demo_store)
     async with app.run_test(size=SIZE) as pilot:
         await _open_first_trace_and_back(pilot, app)  # the trace screen is built
-        released = threading.Event()
-        fast = app.store.trace
-
-        def slow(*args):  # type: ignore[no-untyped-def]
-            released.wait(5)
-            return fast(*args)
-
-        app.store.trace = slow  # type: ignore[method-assign]
+        released = _hold_trace_loads(app)
         await pilot.press("j", "enter")
         started = time.monotonic()
         while not isinstance(app.screen, TraceScreen) and time.monotonic() - started < 3:
@@ -343,3 +349,18 @@ async def test_the_trace_screen_is_built_ahead_and_first_opened_whole(demo_store
         await settle(pilot, app)
         assert app.screen is built and built.trace_id == wanted
         assert {s["trace_id"] for s in built.query_one(SpanWaterfall).spans} == {wanted}
+
+
+async def test_a_trace_opened_then_left_for_another_pane_waits_on_its_own_pane(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_first_trace_and_back(pilot, app)
+        released = _hold_trace_loads(app)
+        await pilot.press("j", "enter", "3")  # open, then straight to Costs
+        await pilot.pause(0.3)
+        released.set()
+        await settle(pilot, app)
+        assert app.current_mode == "costs" and not isinstance(app.screen, TraceScreen)
+        await pilot.press("1")
+        await settle(pilot, app)
+        assert isinstance(app.screen, TraceScreen) and app.screen.query_one(SpanWaterfall).spans

@@ -32,6 +32,7 @@ from typing import Any
 import polars as pl
 
 from store.pricing.accounting import TOKEN_COLUMNS, accounting_flags_expr
+from store.query.cost_rollup import read_parquet
 from store.query.costs import CostQueries, CostQuery, Key, MEASURES_SQL, DAY_US
 from store.query.reader import TimeRange
 
@@ -274,8 +275,7 @@ class CostAudit:
         with the file they are in (``filename``)."""
         inp, out, read, write, reasoning, total = TOKEN_COLUMNS
         if files:
-            quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            source = f"read_parquet([{quoted}], union_by_name = true, filename = true)"
+            source = read_parquet(files, union_by_name=True, filename=True)
         else:
             source = "(SELECT *, NULL::VARCHAR AS filename FROM _empty_spans)"
         sql = f"""

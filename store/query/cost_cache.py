@@ -36,8 +36,8 @@ from typing import Any
 
 import duckdb
 
-from store.query.cost_rollup import (DAY_US, GRAINS, Grain, rollup_columns, rollup_select, sealed, shares_columns,
-                                     shares_select, with_shares)
+from store.query.cost_rollup import (DAY_US, GRAINS, Grain, read_parquet, rollup_columns, rollup_select, sealed,
+                                     shares_columns, shares_select, with_shares)
 from store.query.reader import StoreReader, TimeRange
 from store.segments.manifest import Manifest, Segment
 
@@ -148,7 +148,7 @@ class HotSpans:
                 break
             with self._lock:
                 seg_id, self._next_id = self._next_id, self._next_id + 1
-            path = str(self.reader.root / segment.path).replace("'", "''")
+            path = str(self.reader.root / segment.path)
             parts = _root_parts(manifest, segment)
             try:
                 cur.execute("BEGIN")
@@ -170,14 +170,13 @@ class HotSpans:
         """Copy one segment's priced spans, with their trace names, and its rollups."""
         cols = ", ".join(COLUMNS)
         if parts:
-            files = ", ".join("'" + str(self.reader.root / p).replace("'", "''") + "'" for p in parts)
-            roots = (f"(SELECT trace_id, any_value(root_name) AS trace_name FROM read_parquet([{files}], "
-                     f"union_by_name = true) WHERE root_name IS NOT NULL "
+            files = read_parquet([self.reader.root / p for p in parts], union_by_name=True)
+            roots = (f"(SELECT trace_id, any_value(root_name) AS trace_name FROM {files} WHERE root_name IS NOT NULL "
                      f"AND start_time >= make_timestamptz({segment.min_us - DAY_US}) GROUP BY trace_id)")
         else:
             roots = "(SELECT NULL::VARCHAR AS trace_id, NULL::VARCHAR AS trace_name)"
         cur.execute(f"CREATE TEMP TABLE _load AS SELECT {seg_id} AS seg, {', '.join('s.' + c for c in COLUMNS)}, "
-                    f"r.trace_name FROM read_parquet('{path}', union_by_name = true) AS s "
+                    f"r.trace_name FROM {read_parquet([path], union_by_name=True)} AS s "
                     f"LEFT JOIN {roots} AS r ON r.trace_id = s.trace_id WHERE s.cost_source IS NOT NULL")
         cur.execute(f"INSERT INTO priced SELECT seg, {cols}, trace_name FROM _load WHERE cost_source <> 'gpu_time'")
         cur.execute(f"INSERT INTO gpu_priced SELECT seg, {cols}, trace_name FROM _load WHERE cost_source = 'gpu_time'")

@@ -28,6 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Iterable
 
 import duckdb
 import polars as pl
@@ -112,6 +113,17 @@ def whole_days(bounds: list[int]) -> list[tuple[int, int]]:
     return out
 
 
+def sql_string(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def read_parquet(files: Iterable[str | Path], **options: bool) -> str:
+    """A ``read_parquet`` source of ``files`` (``union_by_name``, ``filename``, ...)."""
+    opts = "".join(f", {k} = {str(v).lower()}" for k, v in options.items())
+    return f"read_parquet([{', '.join(sql_string(str(f)) for f in files)}]{opts})"
+
+
 def cache_root() -> Path:
     """Where readers keep what they compute from the store, outside it: ``LLMOPS_CACHE_DIR``,
     else ``$XDG_CACHE_HOME/llmops-console``, else ``~/.cache/llmops-console``."""
@@ -160,9 +172,8 @@ class RollupFiles:
         files = {f: p for f, p in files.items() if os.path.exists(f)}
         if not files:
             return {}
-        quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
         try:
-            found = self.reader.query(f"SELECT * FROM read_parquet([{quoted}], filename = true)")
+            found = self.reader.query(f"SELECT * FROM {read_parquet(files, filename=True)}")
         except duckdb.Error:
             return {}
         parts = found.partition_by("filename", as_dict=True, include_key=False)
@@ -187,17 +198,16 @@ class RollupFiles:
         folder = self.dir / grain.name
         folder.mkdir(parents=True, exist_ok=True)
         files = {str(self.reader.root / s.path): s for s in missing}
-        quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
         cur = self.reader.cursor()
         name = f"_rollup_{uuid.uuid4().hex}"
-        source = f"read_parquet([{quoted}], union_by_name = true, filename = true)"
+        source = read_parquet(files, union_by_name=True, filename=True)
         cur.execute(f"CREATE TEMP TABLE {name} AS {rollup_select(grain, source, extra='filename')}")
         try:
             for f, s in files.items():
                 target = wanted[s.path]
                 tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
                 cur.execute(f"COPY (SELECT * EXCLUDE (filename) FROM {name} WHERE filename = ?) "
-                            f"TO '{str(tmp).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)", [f])
+                            f"TO {sql_string(str(tmp))} (FORMAT parquet)", [f])
                 os.replace(tmp, target)
         finally:
             cur.execute(f"DROP TABLE IF EXISTS {name}")

@@ -49,7 +49,7 @@ import polars as pl
 from store.pricing.pricer import Pricer
 from store.pricing.reprice import DEFAULT_GPU_BUCKET
 from store.query.cost_cache import HotSpans, hot_sources
-from store.query.cost_rollup import Grain, RollupFiles, grain_for, whole_days
+from store.query.cost_rollup import Grain, RollupFiles, grain_for, read_parquet, whole_days
 from store.query.reader import StoreReader, TimeRange
 
 HOUR_US = 3_600_000_000
@@ -342,11 +342,10 @@ class CostQueries:
             missing = [s for s in missing if s.path not in kept]
         if missing:
             files = [str(self.r.root / s.path) for s in missing]
-            quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
             found = self.r.query(
                 f"SELECT filename, model, server_address, epoch_us(start_time) // {GPU_BUCKET_US} AS gb, "
                 f"sum({_WEIGHT})::DOUBLE AS w, count(*)::BIGINT AS n "
-                f"FROM read_parquet([{quoted}], union_by_name = true, filename = true) WHERE {_GPU} GROUP BY ALL")
+                f"FROM {read_parquet(files, union_by_name=True, filename=True)} WHERE {_GPU} GROUP BY ALL")
             parts = dict(iter(found.partition_by("filename", as_dict=True, include_key=False).items()))
             empty = found.clear().drop("filename")
             with self._gpu_lock:
@@ -478,8 +477,8 @@ class CostQueries:
         rest = [str(self.r.root / s.path) for s in segments if s.path not in files]
         if rest:
             sources.append(Source(self.r.scan("spans", files=rest), "mixed", True, False))
-        quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files.values())
-        return sources, Rolled(f"read_parquet([{quoted}])", f"read_parquet([{quoted}])", None)
+        rollups = read_parquet(files.values())
+        return sources, Rolled(rollups, rollups, None)
 
     def run(self, build: Any, gpu: GpuPrices | None, hot: bool = False) -> pl.DataFrame:
         """``build(gpu_table)`` -> (sql, params), run with ``gpu.prices`` registered as

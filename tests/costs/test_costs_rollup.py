@@ -129,7 +129,8 @@ def test_segments_not_loaded_and_late_spans_are_read_from_parquet(stores):
     report = warm.explore(q)
     same_report(fresh.explore(q), report)
     assert "dave" in report.groups.get_column("user").to_list()
-    assert grains.count("user") == 2 and "user shares" in grains  # the shared bucket's day by bucket, the others by share
+    # the day with the shared bucket priced by bucket, the others by share
+    assert grains.count("user") == 2 and "user shares" in grains
     hot.sync()
     same_report(fresh.explore(q), warm.explore(q))
 

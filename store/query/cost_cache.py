@@ -18,8 +18,9 @@ statement; the two sources never overlap, so the answer is exact either way.
   is loaded from the trace parts of its day and the day before (where the explorer
   looks for roots); when those trace parts change (a late root, a compaction), the
   segment is loaded again.
-* Each loaded segment also has its daily rollups (``cost_rollup.GRAINS`` but ``user_all``), so that a
-  question over whole days reads a few thousand rows instead of every span.
+* Each loaded segment also has its daily rollups (``cost_rollup.GRAINS`` but
+  ``user_all``), by GPU bucket (``r_<grain>``) and by share of it (``s_<grain>``), so
+  that a question over whole days reads far fewer rows than there are spans.
 """
 
 from __future__ import annotations

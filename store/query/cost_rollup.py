@@ -11,13 +11,15 @@ rollup are read span by span, in the same statement (``CostQueries.priced_cte``)
   one source. GPU-time rows also keep their model, server and 5-minute bucket
   (``g_model``, ``g_server``, ``gb``) and token weight ``w``: their price per token is
   the same for every span of a bucket, so ``w * price`` is the sum of the spans' costs.
+  The hot copy also keeps them per day by share of their bucket (``shares_select``),
+  priced without the bucket where a segment holds all of it.
 * Grains, smallest first; a question uses the first that has every dimension it
   groups or filters by, else spans. ``trace`` needs each span's root name, which only
   the hot copy resolves (``cost_cache``); ``user_all`` is kept in files only.
 
 Over the 90-day benchmark store (2.5 million priced spans) ``base`` is 104,000 rows
-(91,000 of them GPU time, by 5-minute bucket), ``session`` 460,000, ``user_all``
-900,000.
+(91,000 of them GPU time, by 5-minute bucket), ``session`` 460,000, ``model_user``
+564,000, ``user_all`` 900,000.
 """
 
 from __future__ import annotations

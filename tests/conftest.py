@@ -15,6 +15,13 @@ os.environ.setdefault("LLMOPS_CONFIG_FILE", "/nonexistent/llmops-console-test-co
 from tests.support.collector import RunningCollector, start_inprocess  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _reader_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What readers cache (``cost_rollup.RollupFiles``) goes to a temporary directory,
+    never the user's, in every test and every process a test starts."""
+    monkeypatch.setenv("LLMOPS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture
 def store_dir(tmp_path: Path) -> Path:
     return tmp_path / "store"

@@ -56,7 +56,9 @@ def closed_port() -> int:
 
 
 def health_app(store: Path, urls: list[str], theme: str = "llmops-dark", **health: Any) -> ConsoleApp:
-    section = {"vllm": urls, "gpu": "fake", "fake_gpus": 2, "pane_interval": 3600, "timeout": 1.0}
+    # a generous scrape timeout: on a loaded machine the fake servers (threads of this
+    # process) can take over a second to answer, and a snapshot would show them down
+    section = {"vllm": urls, "gpu": "fake", "fake_gpus": 2, "pane_interval": 3600, "timeout": 5.0}
     section.update(health)
     return make_app(store, theme, health=section)
 

@@ -113,33 +113,26 @@ async def ui_figures(store: Path, out: dict) -> None:
         await settle()
         screen = app.screen
         table = screen.query_one(TraceTable)
-        # next page, back to back: asked for before the read-ahead of it has landed, so
-        # the keyset query of the 200 older traces is waited for, then appended and drawn
-        pages = []
-        for _ in range(5):
-            # the read-ahead landed (no query beside this one), then forgotten: as if the
-            # reader got to the end before it began
-            await until(lambda: screen.prefetch is not None and screen.prefetch[1] is not None)
-            await settle()
-            screen.prefetch = None
-            before = table.row_count
-            t = time.perf_counter()
-            screen.load_more()
-            await until(lambda: table.row_count > before)
-            pages.append((time.perf_counter() - t) * 1000)
-        out["ui_next_page_ms"] = (statistics.median(pages), max(pages))
-        # the same when the user has spent a moment on the page: the next one was read
-        # ahead, so it is appended from memory
-        pages = []
-        for _ in range(5):
-            await until(lambda: screen.prefetch is not None and screen.prefetch[1] is not None)
-            await settle()
-            before = table.row_count
-            t = time.perf_counter()
-            screen.load_more()
-            await until(lambda: table.row_count > before)
-            pages.append((time.perf_counter() - t) * 1000)
-        out["ui_next_page_read_ahead_ms"] = (statistics.median(pages), max(pages))
+
+        async def next_pages(forget_read_ahead: bool) -> tuple[float, float]:
+            """ms from asking for the next page to the frame with it, five times, each once
+            the read-ahead has landed (no query beside this one); forgotten, it is as if
+            the reader got to the end before it began, and the query is waited for."""
+            pages = []
+            for _ in range(5):
+                await until(lambda: screen.prefetch is not None and screen.prefetch[1] is not None)
+                await settle()
+                if forget_read_ahead:
+                    screen.prefetch = None
+                before = table.row_count
+                t = time.perf_counter()
+                screen.load_more()
+                await until(lambda: table.row_count > before)
+                pages.append((time.perf_counter() - t) * 1000)
+            return statistics.median(pages), max(pages)
+
+        out["ui_next_page_ms"] = await next_pages(forget_read_ahead=True)
+        out["ui_next_page_read_ahead_ms"] = await next_pages(forget_read_ahead=False)
         # the harness alone: one Pilot pause (at least one 20 ms sleep until the process
         # is idle, then a frame); Pilot.press waits for idle twice, so a pressed key
         # costs at least 40 ms of waiting on top of its work

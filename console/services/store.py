@@ -64,14 +64,14 @@ class StoreService:
         """One trace: its summary row, its spans (with their cost detail) and its guardrail
         events. Given its time range (the list knows it), the summary is derived from the
         spans rather than read again."""
+        summary = None
         if start_us is None or end_us is None:
             summary = self.traces.summary(trace_id, start_us)
             if summary is not None:
                 start_us = int(summary["start_time"].timestamp() * 1e6)
                 end_us = int(summary["end_time"].timestamp() * 1e6)
-            raw = self.traces.spans(trace_id, start_us, end_us)
-        else:
-            raw = self.traces.spans(trace_id, start_us, end_us)
+        raw = self.traces.spans(trace_id, start_us, end_us)
+        if summary is None:
             summary = self.traces.summary_of(raw)
         spans = with_cost_detail(raw, self.pricer)
         tr = TimeRange((start_us or 0) - 3_600_000_000, None)

@@ -134,7 +134,8 @@ class HealthScreen(PaneScreen):
         self.sampler = SamplerThread(self._make_live, self._deliver, self.config.pane_interval, self._failed)
         self.sampler.start()
         self.set_interval(REDRAW_SECONDS, self.redraw)
-        self.watch(self.query_one("#health-cards", VerticalScroll), "scroll_y", self._scrolled, init=False)
+        cards = self.query_one("#health-cards", VerticalScroll)
+        self.watch(cards, "scroll_y", self._redraw_after_layout, init=False)
         self.set_interval(TRACES_SECONDS, self.load_traces_if_shown)
         self.set_interval(HISTORY_SECONDS, self.load_history_if_shown)
         self.update_info()
@@ -207,10 +208,14 @@ class HealthScreen(PaneScreen):
         grid = self.query_one("#health-gpus", Container)
         await grid.remove_children()
         await grid.mount_all(self._gpu_cards.values())
+        # drawn again once laid out: a redraw before that can judge a card out of sight
+        # from a layout it is not in yet, and would leave it blank until the next sample
+        self._redraw_after_layout()
 
     # -- drawing -------------------------------------------------------------------------------
-    def _scrolled(self) -> None:
-        """Cards that come into sight show the newest view now, not at the next tick."""
+    def _redraw_after_layout(self) -> None:
+        """Cards that come into sight (scrolled to, or just mounted and laid out) show
+        the newest view now, not at the next tick."""
         self._dirty = True
         self.call_after_refresh(self.redraw)
 
@@ -482,7 +487,7 @@ def _in_sight(card: EndpointCard | GpuCard, viewport: Region) -> bool:
     offset and size, in its content's coordinates). Virtual regions come from the
     last layout; asking for a screen region would rebuild the compositor's map."""
     grid = card.parent
-    if not isinstance(grid, Widget) or not card.virtual_region.height:
+    if not isinstance(grid, Widget) or not card.virtual_region.height or not viewport.height:
         return True  # not laid out yet: draw it
     top = grid.virtual_region.y + card.virtual_region.y
     return Region(0, top, 1, card.virtual_region.height).overlaps(Region(0, viewport.y, 1, viewport.height))

@@ -29,7 +29,7 @@ STAGING_SHARE = {"support": 0.08, "rag": 0.08, "chat": 0.05, "gateway": 0.03}
 FEATURED = (("sql", "runaway"), ("support", "injection"), ("support", "card"), ("gateway", "rate_limit"),
             ("chat", "context_error"), ("rag", "poisoned"), ("support", "indirect"), ("support", "timeout"),
             ("chat", "refusal"), ("chat", "iban"), ("support", "aws_key"), ("triage", "secret"),
-            ("chat", "injection"), ("sql", "timeout"), ("rag", "guard"))
+            ("chat", "injection"), ("sql", "timeout"), ("rag", "guard"), ("gateway", "text_linked"))
 TODAY_WEIGHT = 3.0  # the last 24 hours are this much busier than the days before
 
 

@@ -43,7 +43,7 @@ def test_featured_traces_come_first_even_when_few() -> None:
     traces = list(generate_traces(len(FEATURED), 7, seed=1, now_ns=NOW))
     features = Counter(f for t in traces for f in t.features)
     for wanted in ("runaway", "injection", "indirect", "pii", "secret", "refusal", "rate_limit", "context_length",
-                   "timeout"):
+                   "text_linked", "timeout"):
         assert features[wanted] >= 1, wanted
     runaway = next(t for t in traces if "runaway" in t.features)
     assert sum(1 for s in runaway.spans if s.name == "openai.chat") >= 40

@@ -63,7 +63,10 @@ def _messages(system: str, user: str) -> list[dict[str, Any]]:
 def _task(world: World, job: Job) -> tuple[Model, list[dict[str, Any]], str, dict[str, Any], str, str]:
     """(model, messages, answer, params, key alias, team) for one internal job."""
     rng = world.rng
-    task = pick(rng, (("summarize", 3), ("classify", 2.5), ("extract", 1.5), ("draft", 1.5), ("translate", 1)))
+    # the featured routing call: its prompt reaches the store with no prompt attributes, so only
+    # its text links it to the ticket-triage prompt, and every demo should show that once
+    task = "classify" if job.feature == "text_linked" else pick(
+        rng, (("summarize", 3), ("classify", 2.5), ("extract", 1.5), ("draft", 1.5), ("translate", 1)))
     if task == "summarize":
         transcript, summary = rng.choice(text.TRANSCRIPTS)
         return (GPT_4O_MINI, _messages("You summarize support calls for the CRM. Write 2-4 sentences: the problem, "
@@ -107,6 +110,8 @@ def build(world: World, job: Job) -> list[Trace]:
         tr.features.add("rate_limit")
     else:
         model, messages, answer, params, key, team = _task(world, job)
+        if job.feature == "text_linked":
+            tr.features.add("text_linked")
         ok = plan_call(rng, model, messages, assistant(answer), params=params,
                        warm=triage_prefix_tokens(world) if model.cache == "prefix" else 0)
         calls = [ok]

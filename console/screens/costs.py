@@ -55,6 +55,8 @@ VIEWS = ("costs-explorer", "costs-audit", "costs-budgets", "costs-flagged")
 @dataclass
 class CostsLoaded(Message):
     report: CostReport
+    chart: ChartData  # drawn from the report in the worker: the UI thread only shows it
+    groups: list[dict[str, Any]]  # the table's rows: the report's top groups
     generation: int
 
 
@@ -215,7 +217,8 @@ class CostsScreen(PaneScreen):
         except Exception as e:  # shown in the summary; the pane stays usable
             self.post_message(QueryFailed("costs", f"{type(e).__name__}: {e}"))
             return
-        self.post_message(CostsLoaded(report, generation))
+        self.post_message(CostsLoaded(report, ChartData.of(report), report.top_groups(TABLE_ROWS).to_dicts(),
+                                      generation))
 
     @work(thread=True, exclusive=True, group="costs-flagged", exit_on_error=False, description="flagged spans")
     def load_flagged(self, q: CostQuery, generation: int) -> None:
@@ -254,9 +257,9 @@ class CostsScreen(PaneScreen):
         first = self.report is None
         self.asking = False
         self.report = msg.report
-        self.query_one(CostChart).show(ChartData.of(msg.report))
+        self.query_one(CostChart).show(msg.chart)
         table = self.query_one(GroupTable)
-        table.show(msg.report.groups.head(TABLE_ROWS).to_dicts(), msg.report.columns, keep_cursor=not first)
+        table.show(msg.groups, msg.report.columns, keep_cursor=not first)
         draw_ms = (time.perf_counter() - t0) * 1000
         self.last_timing = (msg.report.elapsed_ms, draw_ms)
         self.update_summary()
@@ -372,8 +375,8 @@ class CostsScreen(PaneScreen):
             firing = sum(1 for cond in self.budgets.conditions if cond.active)
             if firing:
                 out.append(f" · {firing} over budget", style=c("error", "bold"))
-        if r.groups.height > TABLE_ROWS:
-            out.append(f" · top {TABLE_ROWS} of {r.groups.height:,} groups listed (export for all)", style=c("muted"))
+        if r.group_frame.height > TABLE_ROWS:
+            out.append(f" · top {TABLE_ROWS} of {r.group_frame.height:,} groups listed (export for all)", style=c("muted"))
         if self.service.pricing_error:
             out.append(f" · ⚠ {self.service.pricing_error}", style=c("warning"))
         for note in r.notes:

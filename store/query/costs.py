@@ -42,6 +42,7 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Sequence
 
 import polars as pl
@@ -83,6 +84,7 @@ MEASURES_SQL = f"""
     sum(cost) FILTER (WHERE {_GPU}) AS gpu_time_usd
 """
 _GPU_CACHE_LIMIT = 20_000  # segment summaries kept (a few KB each)
+_GPU_PRICES_KEPT = 8  # ranges' GPU prices kept (a current and a previous period each)
 _names = itertools.count()
 
 
@@ -177,9 +179,13 @@ class CostQuery:
 
 @dataclass
 class CostReport:
+    """What the explorer answers. ``rows`` and ``group_frame`` come in no set order;
+    ``sorted_rows``, ``groups`` and ``top_groups`` order them (sorting 200,000 sessions
+    takes longer than the pane has, and the pane shows only the first few)."""
+
     query: CostQuery
     rows: pl.DataFrame  # per bucket and group: bucket_start, <dimension columns>, MEASURES
-    groups: pl.DataFrame  # per group over the range: <dimension columns>, MEASURES, prev_cost_usd, delta_usd, share
+    group_frame: pl.DataFrame  # per group over the range: <dimension columns>, MEASURES, prev_cost_usd, delta_usd, share
     totals: dict[str, Any]  # MEASURES over the range, each span once, plus prev_cost_usd, delta_usd, delta_pct
     idle: pl.DataFrame  # endpoint, buckets, cost_usd: GPU capacity nobody used (not in the totals)
     elapsed_ms: float = 0.0
@@ -189,9 +195,30 @@ class CostReport:
     def columns(self) -> list[str]:
         return [d.column for d in self.query.dimensions]
 
+    @cached_property
+    def groups(self) -> pl.DataFrame:
+        """Every group, most expensive first (then most calls, then by value)."""
+        return _sort_groups(self.group_frame, self.columns)
+
+    def top_groups(self, n: int) -> pl.DataFrame:
+        """The first ``n`` rows of ``groups``, without sorting them all."""
+        if "groups" in self.__dict__ or self.group_frame.height <= 4 * n:
+            return self.groups.head(n)
+        # every group that can be among the first n: at least as costly (and busy) as
+        # the n-th by cost and calls; ties with it are all kept, then sorted in full
+        key = pl.col("cost_usd").fill_null(float("-inf"))
+        nth = self.group_frame.select(key.alias("_k"), "calls").top_k(n, by=["_k", "calls"]).sort(
+            ["_k", "calls"]).row(0)
+        near = self.group_frame.filter((key > nth[0]) | ((key == nth[0]) & (pl.col("calls") >= nth[1])))
+        return _sort_groups(near, self.columns).head(n)
+
+    def sorted_rows(self) -> pl.DataFrame:
+        """``rows`` by bucket, then by group value (nulls last)."""
+        return self.rows.sort(["bucket_start", *self.columns], nulls_last=True)
+
     def export_frame(self) -> pl.DataFrame:
-        """The stable export layout (docs/costs.md): one row per bucket and group."""
-        return self.rows.select(["bucket_start", *self.columns, *MEASURES])
+        """The stable export layout (docs/costs.md): one row per bucket and group, in order."""
+        return self.sorted_rows().select(["bucket_start", *self.columns, *MEASURES])
 
 
 def floor_bucket(us: int, bucket: str) -> int:
@@ -288,6 +315,7 @@ class CostQueries:
         self.rollup_files = rollup_files
         self._gpu_segments: dict[str, pl.DataFrame] = {}  # segment path -> its GPU-time summary
         self._gpu_lock = threading.Lock()
+        self._gpu_prices: dict[tuple[Any, ...], tuple[Pricer, GpuPrices]] = {}  # the last few ranges priced
 
     # -- GPU time --------------------------------------------------------------------------
     def gpu_prices(self, lo_us: int, hi_us: int) -> GpuPrices:
@@ -298,6 +326,23 @@ class CostQueries:
         if not self.pricer.gpu_endpoints:
             return none
         first_gb, end_gb = lo_us // GPU_BUCKET_US, -(-hi_us // GPU_BUCKET_US)
+        # the same buckets of the same segment files under the same prices: the same answer
+        # (a pane switching group-by asks again for the range it just priced)
+        key = (first_gb, end_gb, id(self.pricer), tuple(
+            (s.path, s.rows) for s in self.r.manifest().segments
+            if s.table == "spans" and TimeRange(first_gb * GPU_BUCKET_US, end_gb * GPU_BUCKET_US).overlaps(
+                s.min_us, s.max_us)))
+        with self._gpu_lock:
+            known = self._gpu_prices.get(key)
+        if known is None:  # (the entry keeps its pricer alive, so no other pricer gets its id)
+            known = (self.pricer, self._price_gpu_buckets(first_gb, end_gb, none))
+            with self._gpu_lock:
+                if len(self._gpu_prices) >= _GPU_PRICES_KEPT:
+                    self._gpu_prices.pop(next(iter(self._gpu_prices)))
+                self._gpu_prices[key] = known
+        return known[1]
+
+    def _price_gpu_buckets(self, first_gb: int, end_gb: int, none: GpuPrices) -> GpuPrices:
         summary, parts = self._gpu_summary(first_gb * GPU_BUCKET_US, end_gb * GPU_BUCKET_US)
         summary = summary.filter((pl.col("gb") >= first_gb) & (pl.col("gb") < end_gb))
         if not summary.height:
@@ -535,11 +580,11 @@ class CostQueries:
         if "tag" in q.by:
             out = out.with_columns(
                 pl.when(pl.col("tag").list.len() > 0).then(pl.col("tag")).otherwise(pl.lit([None], pl.List(pl.String)))
-            ).explode("tag").group_by(["bucket_start", *names]).agg(_measure_aggs())
-            rows = out.filter(pl.col("bucket_start").is_not_null()).sort(["bucket_start", *names], nulls_last=True)
-        else:  # sorted by the statement
-            rows = out.filter(pl.col("bucket_start").is_not_null())
-        rows = rows.select(["bucket_start", *names, *MEASURES])
+            ).explode("tag")
+            out = _fold(out, ["bucket_start", *names])
+        # in no set order: the report sorts when asked (the statement's ORDER BY took 40 ms
+        # over 200,000 sessions, and the pane charts only the top groups)
+        rows = out.filter(pl.col("bucket_start").is_not_null()).select(["bucket_start", *names, *MEASURES])
         groups = _groups(rows, out.filter(pl.col("bucket_start").is_null()), names)
         total_cost = totals["cost_usd"] or 0.0
         groups = groups.with_columns(
@@ -574,13 +619,11 @@ class CostQueries:
             if value is not None:
                 where_params.append(value)
         group = "".join(f', "{d.column}"' for d in q.dimensions)
-        order = ", ".join(f"{c} NULLS LAST" for c in ["bucket_start", *(f'"{d.column}"' for d in q.dimensions)])
         sql = f"""
             WITH {cte}
             SELECT bucket_start {group}, {MEASURES_SQL}
             FROM priced WHERE {' AND '.join(where) or 'TRUE'}
             GROUP BY bucket_start {group}
-            ORDER BY {order}
         """
         return sql, params + where_params
 
@@ -631,17 +674,25 @@ def _measure_aggs() -> list[pl.Expr]:
     return [_sum_known(m) if m in _COST_MEASURES else pl.col(m).sum().alias(m) for m in MEASURES]
 
 
+def _fold(frame: pl.DataFrame, keys: list[str], measures: Sequence[str] = MEASURES) -> pl.DataFrame:
+    """``measures`` summed per ``keys`` (a cost that is null in every row stays null)."""
+    return frame.group_by(keys).agg(_sum_known(m) if m in _COST_MEASURES else pl.col(m).sum() for m in measures)
+
+
 def _groups(rows: pl.DataFrame, previous: pl.DataFrame, dims: list[str]) -> pl.DataFrame:
     if dims:
-        current = rows.group_by(dims).agg(_measure_aggs())
-        prev = previous.group_by(dims).agg(_sum_known("cost_usd").alias("prev_cost_usd"))
+        current = _fold(rows, dims)
+        prev = _fold(previous, dims, ("cost_usd",)).rename({"cost_usd": "prev_cost_usd"})
         out = current.join(prev, on=dims, how="left", nulls_equal=True)
     else:
         prev_cost = previous.select(_sum_known("cost_usd")).item() if previous.height else None
         out = rows.select(_measure_aggs()).with_columns(pl.lit(prev_cost, pl.Float64).alias("prev_cost_usd"))
-    out = out.with_columns((pl.col("cost_usd").fill_null(0) - pl.col("prev_cost_usd")).alias("delta_usd"))
-    return out.sort(["cost_usd", "calls", *dims], descending=[True, True, *([False] * len(dims))],
-                    nulls_last=True)
+    return out.with_columns((pl.col("cost_usd").fill_null(0) - pl.col("prev_cost_usd")).alias("delta_usd"))
+
+
+def _sort_groups(groups: pl.DataFrame, dims: list[str]) -> pl.DataFrame:
+    return groups.sort(["cost_usd", "calls", *dims], descending=[True, True, *([False] * len(dims))],
+                       nulls_last=True)
 
 
 def _totals(current: pl.DataFrame, previous: pl.DataFrame) -> dict[str, Any]:

@@ -32,7 +32,33 @@ def store_option(f: Any) -> Any:
     return click.option("--store", type=click.Path(file_okay=False), envvar="LLMOPS_STORE", help=STORE_HELP)(f)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+# Each command lives in console/commands/<name>.py and exposes one click command of that
+# name; its module is imported when the command is used (or listed), so a one-shot
+# command does not pay for importing the others (a third of a second).
+COMMANDS = ("traces", "demo", "costs", "export", "guardrails", "health", "keys", "replay")
+
+
+class LazyCommands(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *(n for n in COMMANDS if self._load(n) is not None)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or (self._load(cmd_name) if cmd_name in COMMANDS else None)
+
+    @staticmethod
+    def _load(name: str) -> click.Command | None:
+        import importlib
+
+        try:
+            mod = importlib.import_module(f"console.commands.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"console.commands.{name}":
+                raise
+            return None  # a command whose module is not there yet
+        return getattr(mod, name)
+
+
+@click.group(cls=LazyCommands, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @store_option
 @click.option("--listen", envvar="LLMOPS_LISTEN", help=LISTEN_HELP)
 @click.option("--theme", help="Theme name (llmops-dark, llmops-light).")
@@ -63,20 +89,3 @@ def collect(ctx: click.Context, store: str | None, listen: str | None, workers: 
     sys.exit(run_collector(str(s.store), s.listen, workers))
 
 
-def _register_commands() -> None:
-    """Each command lives in console/commands/<name>.py and exposes one click command."""
-    import importlib
-
-    for module, attr in (("traces", "traces"), ("demo", "demo"), ("costs", "costs"), ("export", "export"),
-                         ("guardrails", "guardrails"), ("health", "health"), ("keys", "keys"),
-                         ("replay", "replay")):
-        try:
-            mod = importlib.import_module(f"console.commands.{module}")
-        except ModuleNotFoundError as e:
-            if e.name != f"console.commands.{module}":
-                raise
-            continue  # a command whose module is not there yet
-        main.add_command(getattr(mod, attr))
-
-
-_register_commands()

@@ -34,7 +34,7 @@ from console.palette import Palette
 from console.screens.base import PaneCommand, PaneScreen
 from console.services.costs import RANGE_BUCKET, RANGES, BudgetStatus, CostsService, Superseded, drill_query
 from console.text import clean
-from console.widgets.cost_chart import ChartData, CostChart
+from console.widgets.cost_chart import ChartData, CostChart, PrebuiltChart
 from console.widgets.cost_tables import (AlertLogTable, BudgetTable, CacheTable, FlaggedTable, GroupTable,
                                          PromptCostTable, TraceCostTable)
 from console.widgets.virtual_table import VirtualTable
@@ -56,6 +56,7 @@ VIEWS = ("costs-explorer", "costs-audit", "costs-budgets", "costs-flagged")
 class CostsLoaded(Message):
     report: CostReport
     chart: ChartData  # drawn from the report in the worker: the UI thread only shows it
+    drawn: PrebuiltChart | None  # its first frame, built in the worker too
     groups: list[dict[str, Any]]  # the table's rows: the report's top groups
     generation: int
 
@@ -166,6 +167,7 @@ class CostsScreen(PaneScreen):
                 yield FlaggedTable(id="flagged-table")
 
     def on_mount(self) -> None:
+        self.chart = self.query_one(CostChart)  # kept: the explorer's worker prebuilds its frames
         self.query_one("#costs-attr", Input).display = False
         self.reload()
         self.load_budgets()
@@ -217,8 +219,12 @@ class CostsScreen(PaneScreen):
         except Exception as e:  # shown in the summary; the pane stays usable
             self.post_message(QueryFailed("costs", f"{type(e).__name__}: {e}"))
             return
-        self.post_message(CostsLoaded(report, ChartData.of(report), report.top_groups(TABLE_ROWS).to_dicts(),
-                                      generation))
+        chart = ChartData.of(report)
+        try:
+            drawn = self.chart.prebuild(chart)
+        except Exception:  # noqa: BLE001 - a chart the UI thread then draws itself, as before
+            drawn = None
+        self.post_message(CostsLoaded(report, chart, drawn, report.top_groups(TABLE_ROWS).to_dicts(), generation))
 
     @work(thread=True, exclusive=True, group="costs-flagged", exit_on_error=False, description="flagged spans")
     def load_flagged(self, q: CostQuery, generation: int) -> None:
@@ -257,7 +263,7 @@ class CostsScreen(PaneScreen):
         first = self.report is None
         self.asking = False
         self.report = msg.report
-        self.query_one(CostChart).show(msg.chart)
+        self.chart.show(msg.chart, msg.drawn)
         table = self.query_one(GroupTable)
         table.show(msg.groups, msg.report.columns, keep_cursor=not first)
         draw_ms = (time.perf_counter() - t0) * 1000

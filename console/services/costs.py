@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Callable
 
-import httpx
 import polars as pl
 
 from store.alerts.cost_settings import CostAlertSettings
@@ -165,6 +164,8 @@ class RepriceOutcome:
 def reprice(settings: Settings, since_us: int, until_us: int, dry_run: bool = False) -> RepriceOutcome:
     """Reprice through the store's single writer: the running collector's (over its
     admin endpoint) when one holds the store, else our own under the writer lock."""
+    import httpx  # here: the one-shot export does not need it (a tenth of a second to import)
+
     from store.segments.lock import StoreLocked, WriterLock, holder_info
     from store.segments.reprice import RepriceReport, reprice_store
     from store.segments.writer import SegmentWriter

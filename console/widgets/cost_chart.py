@@ -1,9 +1,11 @@
 """The explorer's chart: spend per bucket, stacked by the most expensive groups, with
 the total's trend as a line; a cursor picks a bar (and a segment) to drill into.
 
-Drawn with plotext through textual-plotext, only on the UI thread. The data is
-prepared once per report (``ChartData.of``), so moving the cursor redraws without
-touching the report again.
+Drawn with plotext through textual-plotext. The data is prepared once per report
+(``ChartData.of``), so moving the cursor redraws without touching the report again.
+A new report's first frame is built by the worker that asked for it (``prebuild``,
+on a plotext figure of its own) and shown as it is when nothing changed meanwhile:
+plotext takes 30 to 100 ms for a stacked chart, too long for the UI thread.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
+from rich.text import Text
+from textual.app import RenderResult
 from textual.binding import Binding
 from textual.color import Color
 from textual.message import Message
 from textual_plotext import PlotextPlot
+from textual_plotext.plot import Plot
 
 from console import format as fmt
 from console.text import clean
@@ -83,6 +88,16 @@ class ChartData:
         return b.strftime("%a %Y-%m-%d")
 
 
+@dataclass(frozen=True)
+class PrebuiltChart:
+    """A chart's frame built off the UI thread: ``text`` for ``data`` at ``key`` (width,
+    height, plotext theme, cursor, segment)."""
+
+    data: ChartData
+    key: tuple[Any, ...]
+    text: Text
+
+
 class CostChart(PlotextPlot):
     """Focusable: ←/→ (h/l) pick a bucket, ↑/↓ (k/j) a segment of its bar, enter drills."""
 
@@ -107,8 +122,31 @@ class CostChart(PlotextPlot):
         self.data: ChartData | None = None
         self.cursor: int | None = None  # bucket index
         self.segment: int | None = None  # series index, None: the whole bar
+        self._prebuilt: PrebuiltChart | None = None
+        self._theme_name: str | None = None  # plotext's name for the app's theme, as last rendered
 
-    def show(self, data: ChartData) -> None:
+    def draw(self) -> None:
+        self._plot_into(self.plt, self.data, self.cursor, self.segment)
+        self.refresh()
+
+    def prebuild(self, data: ChartData) -> PrebuiltChart | None:
+        """The frame ``show(data)`` will draw, built on this thread with a figure of its
+        own, for the size and theme the chart has now (None before its first render)."""
+        if self._theme_name is None or not self.size.width or not self.size.height:
+            return None
+        # the cursor as ``show`` will leave it
+        cursor = self.cursor if self.cursor is not None and self.cursor < len(data.buckets) else None
+        segment = self.segment if self.segment is not None and self.segment < len(data.labels) else None
+        key = (self.size.width, self.size.height, self._theme_name, cursor, segment)
+        plot = Plot()
+        self._plot_into(plot, data, cursor, segment)  # first: it clears the figure, size included
+        plot.plotsize(*key[:2])
+        plot._set_size(*key[:2])  # as PlotextPlot.render does
+        plot.theme(self._theme_name)
+        return PrebuiltChart(data, key, Text.from_ansi(plot.build()))
+
+    def show(self, data: ChartData, prebuilt: PrebuiltChart | None = None) -> None:
+        self._prebuilt = prebuilt if prebuilt is not None and prebuilt.data is data else None
         self.data = data
         if self.cursor is not None and self.cursor >= len(data.buckets):
             self.cursor = None
@@ -116,18 +154,24 @@ class CostChart(PlotextPlot):
             self.segment = None
         self.draw()
 
-    def draw(self) -> None:
-        plt = self.plt
+    def render(self) -> RenderResult:
+        self._theme_name = self._get_plotext_theme_name(self.app.theme)
+        pre = self._prebuilt
+        if pre is not None and pre.data is self.data and pre.key == (
+                self.size.width, self.size.height, self._theme_name, self.cursor, self.segment):
+            return pre.text
+        self._prebuilt = None  # something changed: built here from now on
+        return super().render()
+
+    def _plot_into(self, plt: Plot, data: ChartData | None, cursor: int | None, segment: int | None) -> None:
         plt.clear_data()
         plt.clear_figure()
-        data = self.data
         if data is None or not data.buckets:
             plt.title("no data yet")
-            self.refresh()
             return
         xs = list(range(len(data.buckets)))
         if not any(data.totals):
-            plt.title("no known spend in this range" + self._unknown_note())
+            plt.title("no known spend in this range" + self._unknown_note(data))
             plt.ylim(0, 1)
         else:
             colours = [self._rgb(SERIES_COLOURS[i]) if k is not None else self._rgb("muted")
@@ -136,28 +180,24 @@ class CostChart(PlotextPlot):
                 plt.plot(xs, data.trend, color=self._rgb("foreground"), marker="braille",
                          label=f"trend ({TREND_BUCKETS}-{data.bucket} avg)")
             plt.stacked_bar(xs, data.values, labels=data.labels, color=colours, width=0.8)
-            plt.title(self._title())
+            plt.title(self._title(data, cursor, segment))
         step = max(1, len(xs) // 8)
         ticks = xs[::step]
         plt.xticks(ticks, [self._tick(data, i) for i in ticks])
-        if self.cursor is not None:
-            plt.vline(self.cursor, self._rgb("accent"))
-        self.refresh()
+        if cursor is not None:
+            plt.vline(cursor, self._rgb("accent"))
 
-    def _title(self) -> str:
-        data = self.data
-        assert data is not None
-        if self.cursor is None:
-            return "spend per " + data.bucket + " (←/→ pick a bar, enter: its traces)" + self._unknown_note()
-        i = self.cursor
-        if self.segment is None:
-            return f"▸ {data.bucket_label(i)}: {fmt.usd(data.totals[i])} (↑/↓ pick a group)"
-        return (f"▸ {data.bucket_label(i)} · {data.labels[self.segment]}: "
-                f"{fmt.usd(data.values[self.segment][i])} of {fmt.usd(data.totals[i])}")
+    def _title(self, data: ChartData, cursor: int | None, segment: int | None) -> str:
+        if cursor is None:
+            return "spend per " + data.bucket + " (←/→ pick a bar, enter: its traces)" + self._unknown_note(data)
+        if segment is None:
+            return f"▸ {data.bucket_label(cursor)}: {fmt.usd(data.totals[cursor])} (↑/↓ pick a group)"
+        return (f"▸ {data.bucket_label(cursor)} · {data.labels[segment]}: "
+                f"{fmt.usd(data.values[segment][cursor])} of {fmt.usd(data.totals[cursor])}")
 
-    def _unknown_note(self) -> str:
-        data = self.data
-        return f" · {data.unknown_calls:,} calls of unknown cost not drawn" if data and data.unknown_calls else ""
+    @staticmethod
+    def _unknown_note(data: ChartData) -> str:
+        return f" · {data.unknown_calls:,} calls of unknown cost not drawn" if data.unknown_calls else ""
 
     @staticmethod
     def _tick(data: ChartData, i: int) -> str:

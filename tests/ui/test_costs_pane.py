@@ -86,6 +86,25 @@ async def test_keys_change_range_bucket_and_group_by(store: Path) -> None:
         assert screen.query_one("#costs-by").value == "user"
 
 
+async def test_the_chart_frame_built_by_the_worker_is_the_one_the_ui_thread_draws(store: Path) -> None:
+    app = costs_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_costs(pilot)
+        chart = app.screen.query_one(CostChart)
+        for key in ("d", "r"):  # a new question: its frame comes prebuilt
+            await pilot.press(key)
+            await settle(pilot, app)
+            assert chart._prebuilt is not None and chart._prebuilt.data is chart.data
+            prebuilt = chart.render()
+            chart._prebuilt = None
+            assert prebuilt.plain == chart.render().plain and prebuilt.spans == chart.render().spans
+        await pilot.press("l")  # the cursor moved: drawn here
+        chart.focus()
+        await pilot.press("right")
+        await settle(pilot, app)
+        assert chart._prebuilt is None and chart.cursor is not None
+
+
 async def test_group_by_a_raw_attribute(store: Path) -> None:
     app = costs_app(store)
     async with app.run_test(size=SIZE) as pilot:

@@ -43,7 +43,7 @@ def export_costs(ctx: click.Context, store: str | None, since: str, until: str |
     dims = tuple(d.strip() for d in by.split(",") if d.strip() and d.strip() != "none")
     service = CostsService(s, now=time.time, rollup_files=True)
     try:
-        report = service.explore(service.query_between(since, until, bucket, dims))
+        report = service.explore(service.query_between(since, until, bucket, dims), ordered=True)
     except (CostQueryError, FilterError) as e:
         raise click.UsageError(str(e)) from None
     if service.pricing_error:

@@ -190,6 +190,7 @@ class CostReport:
     idle: pl.DataFrame  # endpoint, buckets, cost_usd: GPU capacity nobody used (not in the totals)
     elapsed_ms: float = 0.0
     notes: list[str] = field(default_factory=list)
+    rows_sorted: bool = False  # ``rows`` already in ``sorted_rows`` order
 
     @property
     def columns(self) -> list[str]:
@@ -214,7 +215,7 @@ class CostReport:
 
     def sorted_rows(self) -> pl.DataFrame:
         """``rows`` by bucket, then by group value (nulls last)."""
-        return self.rows.sort(["bucket_start", *self.columns], nulls_last=True)
+        return self.rows if self.rows_sorted else self.rows.sort(["bucket_start", *self.columns], nulls_last=True)
 
     def export_frame(self) -> pl.DataFrame:
         """The stable export layout (docs/costs.md): one row per bucket and group, in order."""
@@ -562,9 +563,12 @@ class CostQueries:
         return self.run(build, self.gpu_prices(lo_us, hi_us))
 
     # -- the explorer --------------------------------------------------------------------
-    def explore(self, q: CostQuery, superseded: Any = None) -> CostReport:
+    def explore(self, q: CostQuery, superseded: Any = None, ordered: bool = False) -> CostReport:
         """The report for ``q``. ``superseded()``, when given, is checked before the scan:
-        true means nobody wants this answer any more (``Superseded`` is raised)."""
+        true means nobody wants this answer any more (``Superseded`` is raised).
+        ``ordered``: the statement sorts the rows (an export wants them all in order, and
+        DuckDB sorts 400,000 of them in ~80 ms where polars takes ~130; the pane wants
+        none of them sorted)."""
         t0 = time.perf_counter()
         prev_lo, _ = q.previous
         dims = q.dimensions
@@ -572,7 +576,8 @@ class CostQueries:
         gpu = self.gpu_prices(prev_lo, q.until_us)
         if superseded is not None and superseded():
             raise Superseded()
-        out = self.run(lambda table: self._explore_sql(q, table, gpu), gpu, hot=True)
+        ordered = ordered and "tag" not in q.by  # tags are exploded and folded after the statement
+        out = self.run(lambda table: self._explore_sql(q, table, gpu, ordered=ordered), gpu, hot=True)
         out = out.with_columns(pl.col("bucket_start").dt.convert_time_zone("UTC"))
         flat_current = out.filter(pl.col("bucket_start").is_not_null())
         flat_previous = out.filter(pl.col("bucket_start").is_null())
@@ -590,10 +595,11 @@ class CostQueries:
         groups = groups.with_columns(
             (pl.col("cost_usd") / total_cost if total_cost else pl.lit(None, pl.Float64)).alias("share"))
         notes = ["a span with several tags counts under each of them"] if "tag" in q.by else []
-        return CostReport(q, rows, groups, totals, self._idle(gpu, q), (time.perf_counter() - t0) * 1000, notes)
+        return CostReport(q, rows, groups, totals, self._idle(gpu, q), (time.perf_counter() - t0) * 1000, notes,
+                          rows_sorted=ordered)
 
-    def _explore_sql(self, q: CostQuery, gpu_table: str | None,
-                     gpu: GpuPrices | None = None) -> tuple[str, list[Any]]:
+    def _explore_sql(self, q: CostQuery, gpu_table: str | None, gpu: GpuPrices | None = None,
+                     ordered: bool = False) -> tuple[str, list[Any]]:
         prev_lo, _ = q.previous
         wanted = list({d.key: d for d in [*q.dimensions, *(dimension(k) for k, _ in q.where)]}.values())
         keys = [Key(f"CASE WHEN s.start_time >= make_timestamptz(?) THEN {bucket_sql(q.bucket, 's.start_time')} END",
@@ -625,6 +631,9 @@ class CostQueries:
             FROM priced WHERE {' AND '.join(where) or 'TRUE'}
             GROUP BY bucket_start {group}
         """
+        if ordered:  # bucket first: the previous period's rows (no bucket) last
+            sql += "ORDER BY " + ", ".join(f"{c} NULLS LAST" for c in ["bucket_start", *(
+                f'"{d.column}"' for d in q.dimensions)])
         return sql, params + where_params
 
     def _idle(self, gpu: GpuPrices, q: CostQuery) -> pl.DataFrame:

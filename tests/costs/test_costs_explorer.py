@@ -179,3 +179,11 @@ def test_the_hot_copy_gives_the_same_answers(tmp_path):
         same()
     finally:
         hot.close()
+
+
+@pytest.mark.parametrize("by", [("model", "user"), ("tag",), ("session",), ()])
+def test_an_ordered_report_exports_what_sorting_afterwards_exports(queries: CostQueries, by) -> None:
+    q = three_days(by)
+    ordered = queries.explore(q, ordered=True)
+    assert ordered.export_frame().equals(queries.explore(q).export_frame())
+    assert ordered.rows_sorted == ("tag" not in by)

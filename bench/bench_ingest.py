@@ -51,9 +51,11 @@ def machine() -> str:
     return f"{platform.platform()}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}"
 
 
-def rss_mb(pid: int) -> float:
-    """RSS of a process and all its children, MB."""
-    total = 0
+def memory_mb(pid: int) -> tuple[float, float]:
+    """RSS and PSS of a process and all its children, MB. RSS counts each shared page
+    (libarrow, libpython, the interpreter) once per process; PSS splits it among them,
+    so its sum is the memory the collector's processes take together."""
+    totals = [0, 0]
     pids = [pid]
     try:
         out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
@@ -61,13 +63,15 @@ def rss_mb(pid: int) -> float:
     except OSError:
         pass
     for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
+        for i, (path, field) in enumerate(((f"/proc/{p}/status", "VmRSS:"), (f"/proc/{p}/smaps_rollup", "Pss:"))):
+            try:
+                for line in Path(path).read_text().splitlines():
+                    if line.startswith(field):
+                        totals[i] += int(line.split()[1])
+                        break
+            except OSError:
+                pass
+    return totals[0] / 1024, totals[1] / 1024
 
 
 def cpu_seconds(pid: int) -> float:
@@ -169,14 +173,15 @@ def run_once(args: argparse.Namespace, detectors: bool) -> dict:
                 break
         except httpx.HTTPError:
             time.sleep(0.1)
-    rss_max, stop = [0.0], threading.Event()
+    rss_max, pss_max, stop = [0.0], [0.0], threading.Event()
 
-    def sample_rss() -> None:
+    def sample_memory() -> None:
         while not stop.is_set():
-            rss_max[0] = max(rss_max[0], rss_mb(proc.pid))
+            rss, pss = memory_mb(proc.pid)
+            rss_max[0], pss_max[0] = max(rss_max[0], rss), max(pss_max[0], pss)
             time.sleep(0.25)
 
-    threading.Thread(target=sample_rss, daemon=True).start()
+    threading.Thread(target=sample_memory, daemon=True).start()
     prober = Prober(url + "/v1/traces", store, args.probe_interval)
     out_json = store.parent / "load.json"
     load = subprocess.Popen([sys.executable, str(args.load), "--url", url + "/v1/traces", "--spans", str(args.spans),
@@ -206,7 +211,7 @@ def run_once(args: argparse.Namespace, detectors: bool) -> dict:
     proc.wait(60)
     res = json.loads(out_json.read_text())
     res.update(
-        detectors=detectors, workers=args.workers, collector_rss_max_mb=round(rss_max[0], 1),
+        detectors=detectors, workers=args.workers, collector_rss_max_mb=round(rss_max[0], 1), collector_pss_max_mb=round(pss_max[0], 1),
         collector_cpu_s=round(cpu1 - cpu0, 1), spans_stored=stored,
         visible_p50_ms=round(pct(prober.results, 0.5) * 1000, 1),
         visible_p99_ms=round(pct(prober.results, 0.99) * 1000, 1),
@@ -237,7 +242,8 @@ def main() -> int:
         print(f"ack latency             p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms")
         print(f"ack-to-queryable        p50 {r['visible_p50_ms']} ms, p99 {r['visible_p99_ms']} ms "
               f"({r['probes']} probes)")
-        print(f"collector RSS max       {r['collector_rss_max_mb']} MB")
+        print(f"collector RSS max       {r['collector_rss_max_mb']} MB (summed over its processes)")
+        print(f"collector PSS max       {r['collector_pss_max_mb']} MB (shared pages counted once)")
         print(f"collector CPU           {r['collector_cpu_s']} s during the send phase")
         print(f"stored                  {r['spans_stored']} spans")
     return 0

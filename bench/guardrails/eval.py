@@ -79,7 +79,7 @@ def eval_injection(runner: GuardrailRunner, show_errors: str | None) -> None:
                 fn += pos and not hit
                 if show_errors == split and hit != pos:
                     kind = "MISS" if pos else "FALSE"
-                    print(f"   {kind} [{name[:12]}] {r['text'][:220]!r}")
+                    print(f"   {kind} [{name[:24]}] {r['text'][:220]!r}")  # long enough to tell Tensor Trust's two sets apart
             p, rc = pr(tp, fp, fn)
             print(f"{name:44} {split:8} {len(part):5d} {sum(map(is_positive, part)):5d} {tp:5d} {fp:4d} {fn:5d} {p:9.3f} {rc:7.3f}")
             for acc in (totals[split],) + ((core[split],) if "hijacking" not in name and "BIPIA" not in name else ()):

@@ -17,8 +17,9 @@ so a call costs about half a millisecond; the whole pass is worth it from
   on the text as the rules see it (lowercased, ``-`` and ``_`` as spaces), or,
   for a rule with too many phrases, words it needs; ``\\b`` at a phrase's edge
   holds because a rule's window never ends inside a word. Plus the shapes of
-  encoded payloads. Characters that Arrow and Python lowercase differently,
-  zero-width characters and whitespace RE2 does not know count as hits;
+  encoded payloads and of a flood of one-character tokens. Characters that
+  Arrow and Python lowercase differently, zero-width characters and
+  whitespace RE2 does not know count as hits;
 - refusals: the phrases of the refusal regex, on lowercased text.
 """
 
@@ -46,7 +47,10 @@ _UNSURE_CHARS = (
     "\\x{0b}\\x{1c}-\\x{1f}\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}]"
 )
 _JSON_UNICODE_ESCAPE = r"\\u"
-_ENCODED = r"[A-Za-z0-9+/=_\-]{24}|\\x|(?:[0-9A-Fa-f]{2}[ :]){15}[0-9A-Fa-f]{2}"
+# encoded payloads' shapes, and the start of a flood of one-character tokens
+# (prefilter.token_flood_possible): eight of them, not FLOOD_TOKENS, as RE2
+# unrolls a counted repeat and is compiled again on every call
+_ENCODED = r"[A-Za-z0-9+/=_\-]{24}|\\x|(?:[0-9A-Fa-f]{2}[ :]){15}[0-9A-Fa-f]{2}|(?:\S ){8}\S"
 
 
 def _alternation(literals: Sequence[str]) -> str:

@@ -4,9 +4,75 @@ from __future__ import annotations
 
 import bisect
 import re
+from typing import Iterator
 
 _FENCE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)", re.S)
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
+
+
+def is_word_char(ch: str) -> bool:
+    """What \\w matches (and \\b sees)."""
+    return ch.isalnum() or ch == "_"
+
+
+_LAST_LOWERED: tuple = (None, "")
+
+
+def lowered_text(text: str) -> str:
+    """``text.lower()``, kept for the last text asked: the first tier and
+    several detectors of one text each want it (4 KB cost ~10 µs a time)."""
+    global _LAST_LOWERED
+    last = _LAST_LOWERED
+    if last[0] is text:
+        return last[1]
+    low = text.lower()
+    _LAST_LOWERED = (text, low)  # one assignment: safe across threads
+    return low
+
+
+# One byte per character: "d" a digit, "a" an ASCII letter, space, "-" and
+# "." as they are, "_" anything else (a non-ASCII character keeps its first
+# UTF-8 byte, made "_", and loses the others). A number pattern needs its
+# shape here ("ddd-dd-dddd"), and a substring search of a few µs tells a text
+# without it from one with it, where the regex scan costs tens.
+_CLASS_BYTES = bytes(
+    ord("d") if chr(b).isdigit() and b < 0x80 else ord("a") if chr(b).isalpha() and b < 0x80 else b if chr(b) in " -." else ord("_")
+    for b in range(256)
+)
+_UTF8_CONTINUATION = bytes(range(0x80, 0xC0))
+_LAST_CLASSES: tuple = (None, b"")
+
+
+def char_classes(text: str) -> bytes:
+    """The class of each character of ``text`` (above), kept for the last text."""
+    global _LAST_CLASSES
+    last = _LAST_CLASSES
+    if last[0] is text:
+        return last[1]
+    classes = text.encode("utf-8", "surrogatepass").translate(_CLASS_BYTES, _UTF8_CONTINUATION)
+    _LAST_CLASSES = (text, classes)  # one assignment: safe across threads
+    return classes
+
+
+def shape_matches(pattern: re.Pattern[str], text: str, shapes: tuple[bytes, ...]) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)`` for a pattern every match of which has one
+    of ``shapes`` in ``char_classes(text)`` (one byte a character, so a place
+    there is the same place in the text): tried only where a shape begins."""
+    classes = char_classes(text)
+    starts: set[int] = set()
+    for shape in shapes:
+        pos = classes.find(shape)
+        while pos >= 0:
+            starts.add(pos)
+            pos = classes.find(shape, pos + 1)
+    end = 0
+    for pos in sorted(starts):
+        if pos < end:
+            continue  # inside the last match: finditer goes on after it
+        m = pattern.match(text, pos)
+        if m:
+            yield m
+            end = m.end()
 
 
 def before(text: str, start: int, width: int) -> str:
@@ -42,13 +108,12 @@ class CodeRegions:
         return i >= 0 and pos < self._ends[i]
 
 
+_DOUBLED_DIGIT = str.maketrans("0123456789", "0246813579")  # a digit doubled, its digits summed
+
+
 def luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
+    """The Luhn checksum of ASCII digits, summed in C: every other digit from
+    the right doubled (by a translation table), then the bytes added up."""
+    backwards = digits[::-1]
+    kept, doubled = backwards[0::2], backwards[1::2].translate(_DOUBLED_DIGIT)
+    return (sum(kept.encode("ascii")) + sum(doubled.encode("ascii")) - 48 * len(digits)) % 10 == 0

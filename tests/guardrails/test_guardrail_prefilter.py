@@ -22,11 +22,13 @@ from store.collector.guardrail_stage import GuardrailStage
 from store.guardrails import GuardrailRunner, Segment
 from store.guardrails.batch import MIN_TEXTS, BatchPrefilter, normalized
 from store.guardrails.detectors import FAMILY_GATES
-from store.guardrails.detectors.injection import RULES, RULES_GATE, THRESHOLD, normalize, score_text
+from store.guardrails.detectors.injection import RULES, RULES_GATE, THRESHOLD, normalize, score_text, token_flood
 from store.guardrails.detectors.output import _REFUSAL, RefusalDetector
 from store.guardrails.literals import holds, lowercase, required_phrases, requirement
+from store.guardrails.detectors.pii import SsnDetector
 from store.guardrails.model import DetectionContext
-from store.guardrails.prefilter import TextFacts, words_of
+from store.guardrails.textutil import shape_matches
+from store.guardrails.prefilter import Markers, TextFacts, token_flood_possible, words_of
 from store.schema import SPANS
 
 RUNNER = GuardrailRunner()
@@ -169,6 +171,43 @@ def test_the_weighted_gate_holds_wherever_the_rules_reach_the_threshold(data):
         score, _ = score_text(text, untrusted)
         if score.total >= THRESHOLD:
             assert RULES_GATE.possible(text, words_of(text), untrusted)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from([")", "]", "}", "k", "ö", "1", "ab", "-", "\u200b"]), min_size=60, max_size=90), st.text(max_size=12))
+def test_the_flood_check_holds_wherever_padding_is_found(tokens, tail):
+    """A flood of one-character tokens is found only where the cheap byte
+    check and the batch pattern said it could be."""
+    text = " ".join(tokens) + tail
+    if token_flood(text) is not None:
+        assert token_flood_possible(text)
+        assert GATES.injection_hits([text]) == [True]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["sk-", "hf_", "rot13", "ab", "a_b", "xox", "ghp_"]), min_size=1, max_size=4),
+       st.text(alphabet=st.sampled_from(list("abhkfsrot13_-x gpé")), max_size=60))  # fmt: skip
+def test_markers_say_what_substring_searches_say(markers, text):
+    """Markers checked where their rarest character is (a few times) or
+    searched for (many times) agree with one substring search each."""
+    assert Markers(markers).in_text(text) == any(m in text for m in markers)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("0123456789 -.xé\n")), max_size=60))
+def test_shape_scans_find_what_regex_scans_find(text):
+    """A number pattern tried only where its shape is finds the same matches
+    as the pattern's scan of the whole text."""
+    for pattern, shapes in ((SsnDetector._grouped, (b"ddd-dd-dddd", b"ddd dd dddd")), (SsnDetector._bare, (b"ddddddddd",))):
+        assert [m.span() for m in shape_matches(pattern, text, shapes)] == [m.span() for m in pattern.finditer(text)]
+
+
+def test_padding_needs_a_long_run_of_few_distinct_tokens():
+    assert token_flood(") ] } " * 30) == (0, 179)
+    assert token_flood("* " * 40) is None  # a decorative rule is shorter
+    assert token_flood("0 1 " * 40) is None  # digits: a table of numbers
+    assert token_flood("a b c d " * 20) is None  # four distinct tokens: a grid, a board
+    assert token_flood("ab " * 80) is None  # tokens of two characters
 
 
 def test_rule_windows_never_end_inside_a_word():

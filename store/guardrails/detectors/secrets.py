@@ -53,6 +53,9 @@ API_KEY_MARKERS: tuple[str, ...] = tuple(sorted(
 ))  # fmt: skip
 
 
+_KEY_MARKERS = tuple(Markers(key.markers) for key in PROVIDER_KEYS)
+
+
 class ApiKeyDetector(BaseDetector):
     """Provider API keys by their documented prefixes."""
 
@@ -70,8 +73,8 @@ class ApiKeyDetector(BaseDetector):
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
         taken: list[tuple[int, int]] = []
-        for key in PROVIDER_KEYS:
-            if not any(marker in text for marker in key.markers):
+        for key, markers in zip(PROVIDER_KEYS, _KEY_MARKERS):
+            if not markers.in_text(text):
                 continue
             for m in key.pattern.finditer(text):
                 if any(s <= m.start() < e for s, e in taken):
@@ -79,6 +82,12 @@ class ApiKeyDetector(BaseDetector):
                 taken.append(m.span())
                 out.append(self.finding(m.start(), m.end(), key.entity, 0.95, ctx, severity=key.severity))
         return out
+
+
+# AwsSecretKeyDetector._secret's alphabet as "k", every other byte (non-ASCII
+# characters' too) as a space: a secret key is a run of 40 "k"
+_SECRET_BYTES = bytes(ord("k") if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "/+") else ord(" ") for b in range(256))
+_SECRET_RUN = b"k" * 40
 
 
 class AwsSecretKeyDetector(BaseDetector):
@@ -100,17 +109,20 @@ class AwsSecretKeyDetector(BaseDetector):
 
     _secret = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
     _key_id = re.compile(r"(?:AKIA|ASIA)[A-Z2-7]{16}")
+    _lower, _upper, _digit = re.compile(r"[a-z]"), re.compile(r"[A-Z]"), re.compile(r"\d")
     _named = re.compile(r"(?:secret_?access_?key|secretaccesskey|aws_?secret|secret_key)[\"']?\s*[:=]\s*[\"']?$", re.I)
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         has_id = "AKIA" in text or "ASIA" in text
         if not has_id and "ecret" not in text and "ECRET" not in text:
             return []
+        if _SECRET_RUN not in text.encode("utf-8", "surrogatepass").translate(_SECRET_BYTES):
+            return []  # no 40 characters of the key's alphabet in a row: a few µs, where the regex costs tens
         ids = [m.start() for m in self._key_id.finditer(text)] if has_id else []
         out: list[Finding] = []
         for m in self._secret.finditer(text):
             value = m.group(0)
-            if not (re.search(r"[a-z]", value) and re.search(r"[A-Z]", value) and re.search(r"\d", value)):
+            if not (self._lower.search(value) and self._upper.search(value) and self._digit.search(value)):
                 continue
             named = bool(self._named.search(text[max(0, m.start() - 40) : m.start()]))
             near_id = any(abs(m.start() - i) < 300 for i in ids)

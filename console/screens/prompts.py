@@ -9,6 +9,7 @@ Tabs: List (F2), Editor (F3), Replay (F4), Batch (F5). ``app.open_prompt`` /
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -131,6 +132,10 @@ class PromptsScreen(PaneScreen):
         self.base_version: str | None = None
         self.draft_text: str | None = None
         self.draft_saved_at: datetime | None = None
+        # draft and save workers take turns, and a draft of the text just saved is not kept
+        # (an autosave that fired while the save dialog was open would leave one behind)
+        self._files_lock = threading.Lock()
+        self._saved_text: str | None = None
         self.note = ""
         # replay
         self.request: Any = None
@@ -441,7 +446,10 @@ class PromptsScreen(PaneScreen):
     @work(thread=True, exclusive=True, group="prompts-draft", exit_on_error=False, description="keep draft")
     def save_draft(self, prompt_id: str, text: str, base_version: str | None) -> None:
         try:
-            draft = self.service.registry.save_draft(prompt_id, text, base_version)
+            with self._files_lock:
+                if text == self._saved_text:
+                    return
+                draft = self.service.registry.save_draft(prompt_id, text, base_version)
         except Exception as e:
             self.post_message(PaneFailed("draft", f"{type(e).__name__}: {e}"))
             return
@@ -513,13 +521,19 @@ class PromptsScreen(PaneScreen):
     @work(thread=True, exclusive=True, group="prompts-save", exit_on_error=False, description="save prompt")
     def write_prompt(self, text: str, path: Path | None, old_id: str | None) -> None:
         try:
-            saved = self.service.registry.save(text, path)
+            saved = self._save_file(text, path)
             if old_id and old_id != saved.id:
                 self.service.registry.discard_draft(old_id)
         except Exception as e:
             self.post_message(PaneFailed("save", str(e)))
             return
         self.post_message(PromptSaved(saved, old_id))
+
+    def _save_file(self, text: str, path: Path | None) -> Any:
+        with self._files_lock:  # saving discards the prompt's draft: no draft write in between
+            saved = self.service.registry.save(text, path)
+            self._saved_text = text
+        return saved
 
     @on(PromptSaved)
     def prompt_saved(self, msg: PromptSaved) -> None:
@@ -553,7 +567,7 @@ class PromptsScreen(PaneScreen):
                 return
             try:
                 if choice == "save":
-                    saved = self.service.registry.save(text, self.current_path)
+                    saved = self._save_file(text, self.current_path)
                     self.prompt_saved(PromptSaved(saved, self.current_id))
                 elif choice == "draft":
                     pid = self._draft_id()

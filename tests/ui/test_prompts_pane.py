@@ -189,6 +189,28 @@ async def test_save_shows_the_diff_and_writes_the_file(pstore: PromptStore) -> N
         assert PromptRegistry(pstore.prompts_dir).load_draft("support-answer") is None
 
 
+async def test_an_autosave_that_lands_after_the_save_keeps_no_draft(pstore: PromptStore) -> None:
+    """The autosave timer runs while the save dialog is open: its draft of the text being
+    saved must not outlive the save (it did, now and then, in CI)."""
+    app = make_prompts_app(pstore)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_editor(pilot)
+        await type_after(pilot, screen, "Be accurate and brief.", " Answer in one paragraph.")
+        text = screen.editor.text
+        await pilot.press("ctrl+s")
+        await dialog(pilot, "save")
+        await choose(pilot, "Save")
+        await app.workers.wait_for_complete()
+        screen.save_draft("support-answer", text, None)  # the autosave that fired meanwhile, late
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert PromptRegistry(pstore.prompts_dir).load_draft("support-answer") is None
+        await type_after(pilot, screen, "Answer in one paragraph.", " Cite the doc.")
+        screen.save_draft("support-answer", screen.editor.text, None)  # a new edit is kept again
+        await app.workers.wait_for_complete()
+        assert PromptRegistry(pstore.prompts_dir).load_draft("support-answer") is not None
+
+
 async def test_cancelled_save_writes_nothing(pstore: PromptStore) -> None:
     app = make_prompts_app(pstore)
     async with app.run_test(size=SIZE) as pilot:

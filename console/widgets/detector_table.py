@@ -83,6 +83,7 @@ class DetectorTable(VirtualTable):
     def __init__(self, **kw: Any):
         super().__init__(**kw)
         self.counts: dict[str, list[int]] = {}
+        self.quiet: list[int] = []  # the window of a detector with no event in it: a flat baseline
         self.now: datetime | None = None
 
     @property
@@ -100,11 +101,12 @@ class DetectorTable(VirtualTable):
             Text(f"{fps:,}" if fps else "-", justify="right", style=c("accent") if fps else c("muted")),
             rate_text(row["events"], fps, c),
             Text(ago(row.get("last_time"), self.now), justify="right"),
-            spark_text(self.counts.get(row["detector"], []), self.flex_width, colour, c),
+            spark_text(self.counts.get(row["detector"], self.quiet), self.flex_width, colour, c),
         ]
 
     def show(self, rows: list[dict[str, Any]], counts: dict[str, list[int]], chart_label: str) -> None:
         """Redraw every row, keeping the cursor on the same detector."""
         self.counts = counts
+        self.quiet = [0] * max((len(v) for v in counts.values()), default=0)
         self.set_label("chart", chart_label)
         self.replace(rows, keep_cursor=True)

@@ -105,6 +105,18 @@ async def test_the_log_and_the_detectors_load(store: Path) -> None:
         assert expected[1]["trace_id"] in text_of(screen, "#guardrails-detail")
 
 
+async def test_a_detector_quiet_in_the_window_shows_a_flat_baseline(store: Path) -> None:
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_pane(pilot, app)
+        table = screen.query_one(DetectorTable)
+        rows = table.stats
+        busy, quiet = rows[0], rows[1]
+        table.show(rows, {busy["detector"]: [0, 3, 0, 1]}, "per 30m, last 2h")
+        assert table.cells(busy)[-1].plain == "▁█▁▄"
+        assert table.cells(quiet)[-1].plain == "▁▁▁▁"  # its window, with nothing in it (was blank)
+
+
 async def test_filters_narrow_the_log_and_the_counts(store: Path) -> None:
     app = make_app(store)
     async with app.run_test(size=SIZE) as pilot:

@@ -287,7 +287,10 @@ async def test_a_burst_and_late_events_leave_no_gaps(store: Path) -> None:
         late = [event(2000 + k, time=PANE_T0 + timedelta(minutes=25 + 100 * k)) for k in range(3)]
         write(store, events=burst + late)
         await wait_until(pilot, lambda: log.order[:1] == ["ev1000"])
-        assert len(log.order) == 200 and screen.next_cursor is not None
+        # a page and a cursor for the rest; or, where the next page was asked for before this
+        # check ran (seen once in a loaded CI run), every event: either way no gap
+        assert len(log.order) >= 200
+        assert screen.next_cursor is not None or len(log.order) == 24 + 263
         await pilot.press("G")
         await wait_until(pilot, lambda: len(log.order) == 24 + 263)
         times = [log.rows_by_id[k]["time"] for k in log.order]

@@ -119,6 +119,16 @@ def test_iban():
     assert not IbanDetector().detect("ZZ82WEST12345698765432", CTX)  # no such country
 
 
+def test_an_iban_after_another_run_of_digits_is_found():
+    # the scan's candidate used to start in the first digits and swallow the IBAN after them
+    assert values(IbanDetector(), "invoice 2024 GB82 WEST 1234 5698 7654 32 due") == ["GB82 WEST 1234 5698 7654 32"]
+    assert values(IbanDetector(), "ref 12345 DE89370400440532013000, thanks") == ["DE89370400440532013000"]
+    assert values(IbanDetector(), "GB82WEST12345698765432 and DE89 3704 0044 0532 0130 00") == [
+        "GB82WEST12345698765432", "DE89 3704 0044 0532 0130 00"]
+    assert not IbanDetector().detect("XDE89370400440532013000", CTX)  # inside a longer token
+    assert not IbanDetector().detect("order 2024 GB82 WEST 1234 5698 7654 33", CTX)  # bad checksum
+
+
 def test_ssn():
     assert values(SsnDetector(), "SSN: 123-45-6789") == ["123-45-6789"]
     assert values(SsnDetector(), "social security number 123456789") == ["123456789"]

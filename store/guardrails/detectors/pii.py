@@ -324,34 +324,42 @@ class IbanDetector(BaseDetector):
 
     def detect(self, text: str, ctx: DetectionContext) -> list[Finding]:
         out: list[Finding] = []
-        if b"aadd" not in char_classes(text):
-            return out  # no country code then check digits: no IBAN, whatever the scan would find
-        for m in self._candidate.finditer(text):
-            begin = m.start() - 2
-            if begin < 0 or not text[begin : m.start()].isalpha() or not text[begin : m.start()].isascii():
+        # tried where a country code and check digits are ("aadd"), not along the
+        # candidates of one scan: a candidate that starts in another run of digits would
+        # swallow the IBAN after it ("ref 12345 DE89 3704 ...")
+        classes = char_classes(text)
+        at, end = classes.find(b"aadd"), 0
+        while at >= 0:
+            begin, at = at, classes.find(b"aadd", at + 1)
+            if begin < end or (begin and text[begin - 1].isalnum()):
                 continue
-            if begin and text[begin - 1].isalnum():
+            letters = text[begin : begin + 2]
+            if not (letters.isascii() and letters.isalpha()):
                 continue
-            country = text[begin : m.start()].upper()
+            m = self._candidate.match(text, begin + 2)
+            if m is None:
+                continue
+            country = letters.upper()
             length = IBAN_LENGTHS.get(country)
             if length is None:
                 continue
             # walk the match until `length` alphanumerics: the greedy pattern
             # may have run into the next word
-            count, end = 2, m.start()
+            count, stop = 2, m.start()
             for i in range(m.start(), m.end()):
                 if text[i] != " ":
                     count += 1
                     if count == length:
-                        end = i + 1
+                        stop = i + 1
                         break
             if count != length:
                 continue
-            if end < len(text) and text[end].isalnum():
+            if stop < len(text) and text[stop].isalnum():
                 continue  # the token goes on: not an IBAN of this length
-            compact = text[begin:end].replace(" ", "").upper()
+            compact = text[begin:stop].replace(" ", "").upper()
             if iban_checksum_ok(compact):
-                out.append(self.finding(begin, end, "iban", 0.95, ctx))
+                out.append(self.finding(begin, stop, "iban", 0.95, ctx))
+                end = stop
         return out
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import re
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
+
+T = TypeVar("T")
 
 _FENCE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)", re.S)
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
@@ -15,19 +18,27 @@ def is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
-_LAST_LOWERED: tuple = (None, "")
+def kept_for_last_text(compute: Callable[[str], T]) -> Callable[[str], T]:
+    """``compute(text)``, kept for the last text asked: the detectors of one text
+    each ask for the same derived forms of it."""
+    last: list[tuple[str | None, T | None]] = [(None, None)]
+
+    @functools.wraps(compute)
+    def kept(text: str) -> T:
+        seen, value = last[0]
+        if seen is text:
+            return value  # type: ignore[return-value]
+        value = compute(text)
+        last[0] = (text, value)  # one assignment: safe across threads
+        return value
+
+    return kept
 
 
+@kept_for_last_text
 def lowered_text(text: str) -> str:
-    """``text.lower()``, kept for the last text asked: the first tier and
-    several detectors of one text each want it (4 KB cost ~10 µs a time)."""
-    global _LAST_LOWERED
-    last = _LAST_LOWERED
-    if last[0] is text:
-        return last[1]
-    low = text.lower()
-    _LAST_LOWERED = (text, low)  # one assignment: safe across threads
-    return low
+    """``text.lower()`` (4 KB cost ~10 µs a time; the first tier and several detectors want it)."""
+    return text.lower()
 
 
 # One byte per character: "d" a digit, "a" an ASCII letter, space, "-" and
@@ -40,18 +51,12 @@ _CLASS_BYTES = bytes(
     for b in range(256)
 )
 _UTF8_CONTINUATION = bytes(range(0x80, 0xC0))
-_LAST_CLASSES: tuple = (None, b"")
 
 
+@kept_for_last_text
 def char_classes(text: str) -> bytes:
-    """The class of each character of ``text`` (above), kept for the last text."""
-    global _LAST_CLASSES
-    last = _LAST_CLASSES
-    if last[0] is text:
-        return last[1]
-    classes = text.encode("utf-8", "surrogatepass").translate(_CLASS_BYTES, _UTF8_CONTINUATION)
-    _LAST_CLASSES = (text, classes)  # one assignment: safe across threads
-    return classes
+    """The class of each character of ``text`` (above)."""
+    return text.encode("utf-8", "surrogatepass").translate(_CLASS_BYTES, _UTF8_CONTINUATION)
 
 
 def shape_matches(pattern: re.Pattern[str], text: str, shapes: tuple[bytes, ...]) -> Iterator[re.Match[str]]:

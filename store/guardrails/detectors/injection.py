@@ -43,7 +43,7 @@ from store.guardrails.prefilter import (
     words_of,
 )
 from store.guardrails.rulekeys import KeyIndex, match_starts
-from store.guardrails.textutil import is_word_char, lowered_text
+from store.guardrails.textutil import is_word_char, kept_for_last_text, lowered_text
 
 THRESHOLD = 0.8
 # how far before and after a rule's key word its pattern may reach
@@ -380,21 +380,13 @@ def _printable(raw: bytes) -> str | None:
 
 
 def _has_invisible(text: str) -> bool:
-    """Whether ``text`` holds an invisible character (zero-width, bidi
-    control, tag), kept for the last text: the rules' view of a text and the
-    Unicode detector both ask, and the answer is a scan of the whole text."""
-    global _LAST_INVISIBLE
-    if text.isascii():
-        return False
-    last = _LAST_INVISIBLE
-    if last[0] is text:
-        return last[1]
-    found = _INVISIBLE.search(text) is not None
-    _LAST_INVISIBLE = (text, found)  # one assignment: safe across threads
-    return found
+    """Whether ``text`` holds an invisible character (zero-width, bidi control, tag)."""
+    return not text.isascii() and _invisible_in(text)
 
 
-_LAST_INVISIBLE: tuple = (None, False)
+@kept_for_last_text  # the rules' view of a text and the Unicode detector both ask: a scan of the whole text
+def _invisible_in(text: str) -> bool:
+    return _INVISIBLE.search(text) is not None
 
 
 def _cleaned(text: str) -> str:
@@ -405,20 +397,11 @@ def _cleaned(text: str) -> str:
 _ROT13_MARKERS = Markers(_ROT13_CUES)
 
 
+@kept_for_last_text  # the prefilter and then the detector ask for the same text
 def _scored_view(text: str) -> tuple[str, frozenset[str]]:
-    """What the rules see of a text, and its words; the last one is kept, as
-    the prefilter and then the detector ask for the same text."""
-    global _LAST_VIEW
-    last = _LAST_VIEW
-    if last[0] is text:
-        return last[1]
+    """What the rules see of a text, and its words."""
     normalized = normalize(_cleaned(text))
-    view = (normalized, words_of(normalized))
-    _LAST_VIEW = (text, view)  # one assignment: safe across threads
-    return view
-
-
-_LAST_VIEW: tuple = (None, None)
+    return normalized, words_of(normalized)
 
 
 def injection_possible(facts: TextFacts, untrusted: bool) -> bool:

@@ -310,10 +310,7 @@ class IbanDetector(BaseDetector):
     severity = "high"
     version = "1"
 
-    # starts at the check digits (digits are rarer than letters); the two
-    # letters before them are checked in Python. "[0-9][0-9]", not "[0-9]{2}":
-    # a pattern that starts with a class lets the engine skip to the next
-    # digit in a tight loop (see _DIGIT_FIRST)
+    # matched at the check digits, after two ASCII letters ("aadd" in char_classes)
     _candidate = re.compile(r"[0-9][0-9](?:[ ]?[A-Za-z0-9]){11,30}")
 
     family = "values"
@@ -333,13 +330,10 @@ class IbanDetector(BaseDetector):
             begin, at = at, classes.find(b"aadd", at + 1)
             if begin < end or (begin and text[begin - 1].isalnum()):
                 continue
-            letters = text[begin : begin + 2]
-            if not (letters.isascii() and letters.isalpha()):
-                continue
             m = self._candidate.match(text, begin + 2)
             if m is None:
                 continue
-            country = letters.upper()
+            country = text[begin : begin + 2].upper()  # "aa": two ASCII letters
             length = IBAN_LENGTHS.get(country)
             if length is None:
                 continue

@@ -76,3 +76,31 @@ def test_batches_keep_traces_whole_and_label_every_resource() -> None:
         assert n == spans
         assert spans <= 80 or len({sp.trace_id for rs in req.resource_spans for ss in rs.scope_spans
                                    for sp in ss.spans}) == 1
+
+
+def test_a_tool_call_that_keeps_timing_out_is_retried_once() -> None:
+    """A third identical call is the runaway heuristic's loop: only the featured runaway shows
+    it (an ordinary analytics run whose tool timed out twice was flagged at some demo hours)."""
+    import random
+    import threading
+
+    from console.demo.corpus.support import Step
+    from console.demo.dialects import openllmetry as oll
+    from console.demo.models import O3_MINI
+    from console.demo.scenarios.agent import Loop, run
+    from console.demo.scenarios.sql import SERVICE
+    from console.demo.spans import Trace
+
+    rng = random.Random(3)
+    trace = Trace(rng, "sql")
+    ctx = oll.association("analytics_agent", {"user_id": "u", "session_id": "s"})
+    root = trace.add(SERVICE, oll.entity("agent", "analytics_agent", {"question": "q"}, None, ctx), 0, 0)
+    loop = Loop(trace, SERVICE, root, rng, O3_MINI, lambda call: oll.llm(call, ctx), lambda r: oll.tool(r, ctx),
+                tool_error_rate=1.0)
+    steps = [[Step("run_sql", {"query": "select 1"}, {"rows": []})]]
+    worker = threading.Thread(target=run, args=(loop, 0, [{"role": "user", "content": "q"}], steps, "done"),
+                              daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "retried for ever"
+    assert len(loop.tool_runs) == 2 and all(r.error is not None for r in loop.tool_runs)

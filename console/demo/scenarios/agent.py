@@ -62,6 +62,7 @@ def run(loop: Loop, t: int, messages: list[dict[str, Any]], rounds: list[list[St
     """Run the rounds from time ``t``; returns the end time and the whole conversation."""
     rng = loop.rng
     pending = [list(r) for r in rounds]
+    retried: set[int] = set()  # steps already retried once (ids: the same objects come back)
     while pending:
         steps = pending.pop(0)
         calls = [tool_call(rng, loop.model, s.tool, s.args) for s in steps]
@@ -87,8 +88,12 @@ def run(loop: Loop, t: int, messages: list[dict[str, Any]], rounds: list[list[St
             messages.append(run_.message())
             ends.append(span.end_ns)
         t = max(ends) + ms(rng.uniform(3, 20)) + seconds(steps[-1].wait_s)
-        if failed:  # the model retries what timed out, with the same arguments
-            pending.insert(0, failed)
+        # the model retries what timed out, with the same arguments, once: a third identical
+        # call is the runaway heuristic's loop, which only the featured runaway should show
+        again = [s for s in failed if id(s) not in retried]
+        if again:
+            retried.update(id(s) for s in again)
+            pending.insert(0, again)
     out = assistant(answer)
     t, call = _ask(loop, t, messages, out, warm)
     return t, messages + [_history(out)]
